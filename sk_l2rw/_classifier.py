@@ -1,0 +1,453 @@
+"""The scikit-learn estimator: parameters, validation, trusted-set routing."""
+
+import copy
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from torch import nn
+
+from ._meta import METHODS
+from ._modules import _ACTIVATIONS, MLP
+from ._net import MetaReweightNet
+
+_OPTIMIZERS = {
+    "adam": (torch.optim.Adam, {}),
+    "adamw": (torch.optim.AdamW, {}),
+    "sgd": (torch.optim.SGD, {"momentum": 0.9}),
+}
+# Trusted rows per class drawn from the training data when none are given.
+_AUTO_TRUSTED_PER_CLASS = 10
+
+
+class MetaReweightClassifier(ClassifierMixin, BaseEstimator):
+    """Neural-network classifier robust to noisy labels and class imbalance.
+
+    At every training step each example of the batch is weighted by how much a
+    small SGD step on it would lower the loss on a trusted ("clean") set --
+    the rectified, batch-normalised agreement between its gradient and the
+    trusted-set gradient (Ren et al., "Learning to Reweight Examples for Robust
+    Deep Learning", ICML 2018). Examples that pull against the trusted set,
+    such as mislabelled ones, get weight 0. The weighting has no
+    hyperparameter of its own.
+
+    Parameters
+    ----------
+    module : None, torch.nn.Module or callable, default=None
+        The network, mapping a float batch of shape ``(n, n_features)`` to
+        logits of shape ``(n, n_classes)``. ``None`` builds an :class:`MLP`
+        from ``hidden_layer_sizes``, ``activation`` and ``dropout``. A callable
+        (such as a module class) is called as ``module(n_features, n_classes)``
+        at fit, so ``random_state`` seeds its initialisation. An instance is
+        deep-copied at every fit, so refits start from the same weights.
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Hidden widths of the default MLP (ignored when ``module`` is given).
+    activation : {"relu", "tanh", "gelu", "elu", "leaky_relu"}, default="relu"
+        Activation of the default MLP.
+    dropout : float in [0, 1), default=0.0
+        Dropout of the default MLP.
+    max_epochs : int, default=50
+        Passes over the training rows.
+    batch_size : int, default=128
+        Training rows per step (the batch over which weights are normalised).
+    lr : float, default=1e-3
+        Learning rate of the optimizer.
+    optimizer : {"adam", "adamw", "sgd"} or torch.optim.Optimizer subclass, \
+default="adam"
+        ``"sgd"`` uses momentum 0.9. Normalised weights can concentrate a
+        batch's mass on a few rows, which SGD at large rates does not survive.
+    clean_batch_size : int or None, default=None
+        Trusted rows per step; ``None`` uses the whole trusted set every step.
+    train_on_clean : bool, default=True
+        Whether the trusted rows are also training rows (reweighted like the
+        others). With ``clean_val`` they are appended to ``X``; with
+        ``clean_mask`` they stay in place. When False, ``clean_mask`` rows are
+        used only as the trusted set.
+    meta_method : {"auto", "fast", "general", "recipe"}, default="auto"
+        How the exact weights are computed. ``"fast"``: per-layer closed form
+        for ``Sequential`` stacks of ``Linear`` layers and elementwise
+        activations; ``"general"``: double backward, any module;
+        ``"recipe"``: the paper's autograd-through-the-virtual-step (slowest,
+        the reference). ``"auto"`` picks ``"fast"`` where it applies. All give
+        the same weights to float tolerance.
+    device : str or torch.device, default="cpu"
+        Where the network runs, e.g. ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, dropout and any sampling, without
+        touching the caller's global torch or numpy random state. ``None``
+        draws from torch's global generator.
+    verbose : int, default=0
+        Print a per-epoch table when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` has string column names.
+    net_ : MetaReweightNet
+        The fitted skorch net (``net_.module_`` is the torch module).
+    history_ : skorch.History
+        Per epoch: ``train_loss`` (unweighted mean loss of the training rows),
+        ``clean_loss`` (trusted loss before each step), ``mean_weight`` (mean
+        of ``w_i * batch size``: 1, or 0 for an all-zero batch),
+        ``zero_weight_frac`` (share of rows given weight 0), ``max_weight``
+        (largest single ``w_i``), ``ess_frac`` (effective sample size
+        ``1 / sum w_i^2`` over the batch size; 1 is uniform) and
+        ``all_zero_batches`` (steps skipped because every weight was 0).
+    example_weights_ : ndarray of shape (n_samples,)
+        One weight per row of ``X``: the mean over epochs of ``w_i`` times the
+        size of its batch, so 1.0 means "weighted as in plain training" and 0
+        means "never trained on". Rows marked by ``clean_mask`` get NaN when
+        ``train_on_clean=False``.
+
+    See Also
+    --------
+    sk_l2rw.MLP : The default network.
+
+    Notes
+    -----
+    Where the trusted set comes from, in ``fit``:
+
+    - ``clean_val=(X_clean, y_clean)``: separate rows. They bypass any
+      transformer before the estimator in a Pipeline; use ``clean_mask`` there.
+    - ``clean_mask``: a boolean mask over the rows of ``X``. It is sliced with
+      ``X`` by cross-validation and flows through a Pipeline with ``X``.
+    - neither: a ``UserWarning``, then a class-balanced sample of up to 10
+      training rows per class serves as the trusted set. That helps with class
+      imbalance, not with label noise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> torch.set_num_threads(1)
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_l2rw import MetaReweightClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MetaReweightClassifier(max_epochs=5, random_state=0)
+    >>> clf.fit(X[10:], y[10:], clean_val=(X[:10], y[:10])).predict(X[:2]).shape
+    (2,)
+    >>> clf.example_weights_.shape
+    (140,)
+    """
+
+    _parameter_constraints = {
+        "module": [None, callable],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "clean_batch_size": [None, Interval(Integral, 1, None, closed="left")],
+        "train_on_clean": ["boolean"],
+        "meta_method": [StrOptions(set(METHODS))],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        module=None,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        max_epochs=50,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        clean_batch_size=None,
+        train_on_clean=True,
+        meta_method="auto",
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.module = module
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.clean_batch_size = clean_batch_size
+        self.train_on_clean = train_on_clean
+        self.meta_method = meta_method
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, clean_val=None, clean_mask=None):
+        """Fit the network, reweighting every batch against the trusted set.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training features (numeric).
+        y : array-like of shape (n_samples,)
+            Training labels, possibly noisy.
+        clean_val : tuple (X_clean, y_clean), default=None
+            A separate trusted set in the feature space of ``X``, with labels
+            among those of ``y``.
+        clean_mask : array-like of bool, shape (n_samples,), default=None
+            Marks the rows of ``X`` whose labels are trusted.
+
+        Returns
+        -------
+        self : MetaReweightClassifier
+            The fitted estimator.
+        """
+        device = self._check_device()
+        optimizer = self._check_optimizer()
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "y must contain at least 2 classes; got 1 class: "
+                f"{self.classes_[0]!r}."
+            )
+        rng = check_random_state(self.random_state)
+        X_train, y_train, X_clean, y_clean, rows = self._split_trusted(
+            X, y_enc, clean_val, clean_mask, rng
+        )
+        n_classes = len(self.classes_)
+        seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
+        with _seeded(seed, device):
+            module = self._build_module(n_classes)
+            self.net_ = MetaReweightNet(
+                module,
+                criterion=nn.CrossEntropyLoss,
+                optimizer=optimizer[0],
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                train_split=None,
+                iterator_train__shuffle=True,
+                classes=list(range(n_classes)),
+                device=device,
+                verbose=self.verbose,
+                meta_method=self.meta_method,
+                clean_batch_size=self.clean_batch_size,
+                **{f"optimizer__{k}": v for k, v in optimizer[1].items()},
+            )
+            self.net_.initialize()
+            self._check_module_output(X[:2], n_classes)
+            self.net_.set_trusted(X_clean, y_clean)
+            self.net_.fit({"x": X_train, "row": np.arange(len(X_train))}, y_train)
+        self.history_ = self.net_.history
+        weights = self.net_.weight_sums_ / max(self.net_.weight_epochs_, 1)
+        self.example_weights_ = np.full(len(X), np.nan)
+        self.example_weights_[rows] = weights[: len(rows)]
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        return self.net_.predict_proba(X).astype(np.float64)
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _check_device(self):
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device={self.device!r} is not a torch device: {exc}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but no CUDA GPU is available; use device='cpu'."
+            )
+        return device
+
+    def _check_optimizer(self):
+        if isinstance(self.optimizer, str):
+            return _OPTIMIZERS[self.optimizer]
+        if not issubclass(self.optimizer, torch.optim.Optimizer):
+            raise TypeError(
+                "optimizer must be one of "
+                f"{sorted(_OPTIMIZERS)} or a torch.optim.Optimizer subclass; "
+                f"got {self.optimizer!r}."
+            )
+        return self.optimizer, {}
+
+    def _build_module(self, n_classes):
+        if self.module is None:
+            sizes = tuple(self.hidden_layer_sizes)
+            if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+                raise ValueError(
+                    "hidden_layer_sizes must be a tuple of positive ints; "
+                    f"got {self.hidden_layer_sizes!r}."
+                )
+            return MLP(self.n_features_in_, n_classes, sizes, self.activation, self.dropout)
+        if isinstance(self.module, nn.Module):
+            return copy.deepcopy(self.module)
+        module = self.module(self.n_features_in_, n_classes)
+        if not isinstance(module, nn.Module):
+            raise TypeError(
+                "module(n_features, n_classes) must return a torch.nn.Module; "
+                f"got {type(module).__name__}."
+            )
+        return module
+
+    def _check_module_output(self, X, n_classes):
+        module = self.net_.module_
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            out = module(torch.as_tensor(X, device=self.net_.device))
+        module.train(was_training)
+        shape = tuple(getattr(out, "shape", ()))
+        if not isinstance(out, torch.Tensor) or shape != (len(X), n_classes):
+            raise ValueError(
+                "module must map a float batch of shape (n_rows, n_features) to "
+                f"logits of shape (n_rows, {n_classes}); for {len(X)} rows it "
+                f"returned {type(out).__name__} of shape {shape}."
+            )
+
+    def _split_trusted(self, X, y, clean_val, clean_mask, rng):
+        """Return training rows, trusted rows and the X rows trained on."""
+        n = len(X)
+        if clean_val is not None and clean_mask is not None:
+            raise ValueError("Pass either clean_val or clean_mask, not both.")
+        if clean_val is not None:
+            X_clean, y_clean = self._check_clean_val(clean_val)
+            rows = np.arange(n)
+            if self.train_on_clean:
+                return (
+                    np.concatenate([X, X_clean]),
+                    np.concatenate([y, y_clean]),
+                    X_clean,
+                    y_clean,
+                    rows,
+                )
+            return X, y, X_clean, y_clean, rows
+        if clean_mask is not None:
+            mask = _check_clean_mask(clean_mask, n)
+            X_clean, y_clean = X[mask], y[mask]
+            self._warn_missing_classes(y_clean, "clean_mask")
+            rows = np.arange(n) if self.train_on_clean else np.flatnonzero(~mask)
+            return X[rows], y[rows], X_clean, y_clean, rows
+        warnings.warn(
+            "No trusted set given (clean_val or clean_mask): a class-balanced "
+            f"sample of up to {_AUTO_TRUSTED_PER_CLASS} training rows per class "
+            "is used. This helps with class imbalance but not with noisy labels.",
+            UserWarning,
+            stacklevel=3,
+        )
+        picked = np.concatenate(
+            [
+                rng.permutation(np.flatnonzero(y == k))[:_AUTO_TRUSTED_PER_CLASS]
+                for k in range(len(self.classes_))
+            ]
+        )
+        return X, y, X[picked], y[picked], np.arange(n)
+
+    def _check_clean_val(self, clean_val):
+        if not isinstance(clean_val, (tuple, list)) or len(clean_val) != 2:
+            raise TypeError(
+                "clean_val must be a pair (X_clean, y_clean); got "
+                f"{type(clean_val).__name__}"
+                + (f" of length {len(clean_val)}" if hasattr(clean_val, "__len__") else "")
+                + "."
+            )
+        X_clean, y_clean = clean_val
+        try:
+            X_clean = validate_data(self, X_clean, dtype=np.float32, reset=False)
+        except ValueError as exc:
+            raise ValueError(f"clean_val[0] (X_clean): {exc}") from None
+        y_clean = check_array(
+            y_clean, ensure_2d=False, dtype=None, input_name="clean_val[1] (y_clean)"
+        )
+        if y_clean.ndim != 1 or len(y_clean) != len(X_clean):
+            raise ValueError(
+                "clean_val[1] (y_clean) must be 1-D with one label per row of "
+                f"X_clean ({len(X_clean)}); got shape {y_clean.shape}."
+            )
+        unseen = np.setdiff1d(y_clean, self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"clean_val[1] (y_clean) has labels not seen in y: {unseen.tolist()}. "
+                f"Classes in y: {self.classes_.tolist()}."
+            )
+        y_clean = np.searchsorted(self.classes_, y_clean)
+        self._warn_missing_classes(y_clean, "clean_val")
+        return X_clean, y_clean
+
+    def _warn_missing_classes(self, y_clean, name):
+        missing = np.setdiff1d(np.arange(len(self.classes_)), y_clean)
+        if len(missing):
+            warnings.warn(
+                f"The trusted set ({name}) has no rows of classes "
+                f"{self.classes_[missing].tolist()}: examples of those classes "
+                "are weighted only by how they affect the other classes.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
+def _check_clean_mask(clean_mask, n):
+    mask = check_array(clean_mask, ensure_2d=False, dtype=None, input_name="clean_mask")
+    if mask.dtype != bool:
+        raise TypeError(f"clean_mask must be a boolean array; got dtype {mask.dtype}.")
+    if mask.shape != (n,):
+        raise ValueError(
+            f"clean_mask must have one entry per row of X ({n}); got shape {mask.shape}."
+        )
+    if not mask.any():
+        raise ValueError("clean_mask marks no row as trusted; mark at least one.")
+    if mask.all():
+        raise ValueError(
+            "clean_mask marks every row as trusted; there is nothing to reweight. "
+            "Fit a plain classifier instead, or leave the noisy rows unmarked."
+        )
+    return mask
+
+
+@contextmanager
+def _seeded(seed, device):
+    """Seed torch inside the block, restoring the caller's RNG state after."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
