@@ -283,6 +283,7 @@ default="adam"
         -------
         y : ndarray of shape (n_samples,)
         """
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     # -- helpers ---------------------------------------------------------------

@@ -82,7 +82,7 @@ def fast_path_problem(module):
     if not isinstance(module, nn.Sequential):
         return f"it is a {type(module).__name__}, not a torch.nn.Sequential"
     seen = set()
-    for sub in module.modules():
+    for _, sub in module.named_modules(remove_duplicate=False):
         if isinstance(sub, nn.Sequential):
             if type(sub).forward is not nn.Sequential.forward:
                 return f"{type(sub).__name__} overrides Sequential.forward"
@@ -148,18 +148,26 @@ def meta_step(module, x, y, xc, yc, *, method="auto", loss_fn=cross_entropy):
 
 @contextmanager
 def frozen_buffers(module):
-    """Undo buffer updates (BatchNorm running statistics) made inside the block.
+    """Let the block update scratch copies of the buffers, not the real ones.
 
-    The trusted forward is a measurement, not training: it must not move the
-    running statistics a second time per step.
+    The trusted forward is a measurement, not training: it must not move
+    BatchNorm running statistics a second time per step. Swapping in copies,
+    rather than restoring values in place, keeps the training graph's saved
+    tensors valid.
     """
-    saved = [b.detach().clone() for b in module.buffers()]
+    saved = [
+        (mod, name, buf)
+        for mod in module.modules()
+        for name, buf in mod._buffers.items()
+        if buf is not None
+    ]
+    for mod, name, buf in saved:
+        mod._buffers[name] = buf.clone()
     try:
         yield
     finally:
-        with torch.no_grad():
-            for b, old in zip(module.buffers(), saved):
-                b.copy_(old)
+        for mod, name, buf in saved:
+            mod._buffers[name] = buf
 
 
 def _params(module):

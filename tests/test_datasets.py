@@ -225,9 +225,28 @@ def test_imbalance_pair_share(share):
 def test_imbalance_pair_minority_bound():
     y = np.repeat([0, 1], [100, 5])
     X, y_out = make_imbalance_pair(
-        np.zeros((105, 2)), y, majority_class=0, minority_class=1, majority_share=0.9
+        np.zeros((105, 2)), y, majority_class=0, minority_class=1, majority_share=0.8
     )
-    assert (np.sum(y_out == 0), np.sum(y_out == 1)) == (45, 5)
+    # 27 rows is the most with round(0.2 * n) <= 5 minority rows
+    assert (np.sum(y_out == 0), np.sum(y_out == 1)) == (22, 5)
+
+
+@pytest.mark.parametrize("share", [0.5, 0.75, 0.9, 0.97, 0.995])
+@pytest.mark.parametrize("n_maj, n_min", [(180, 180), (40, 3), (7, 30)])
+def test_imbalance_pair_takes_as_many_rows_as_fit(share, n_maj, n_min):
+    y = np.repeat([0, 1], [n_maj, n_min])
+    fits = [
+        n
+        for n in range(1, y.size + 1)
+        if round((1 - share) * n) <= n_min and n - round((1 - share) * n) <= n_maj
+    ]
+    params = dict(majority_class=0, minority_class=1, majority_share=share)
+    if round((1 - share) * max(fits)) < 1:
+        with pytest.raises(ValueError, match="leaves no row of minority_class"):
+            make_imbalance_pair(np.zeros((y.size, 1)), y, **params)
+    else:
+        _, y_out = make_imbalance_pair(np.zeros((y.size, 1)), y, **params)
+        assert y_out.size == max(fits)
 
 
 def test_imbalance_pair_n_samples_and_shuffle():
