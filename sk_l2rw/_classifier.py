@@ -269,7 +269,10 @@ default="adam"
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        return self.net_.predict_proba(X).astype(np.float64)
+        # skorch's DataLoader draws a seed from the global generator: keep the
+        # caller's random state untouched by prediction.
+        with torch.random.fork_rng(devices=[]):
+            return self.net_.predict_proba(X).astype(np.float64)
 
     def predict(self, X):
         """Predicted class labels.

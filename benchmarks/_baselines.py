@@ -1,0 +1,92 @@
+"""Baselines for ``quality.py``: what a practitioner would train instead.
+
+Every baseline is the same skorch ``NeuralNetClassifier`` (the default
+:class:`sk_l2rw.MLP`, Adam, the same learning rate, batch size and epochs as
+``MetaReweightClassifier``'s defaults), wrapped as a scikit-learn estimator so
+that cleanlab's ``CleanLearning`` can clone it and cross-validate it.
+"""
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from skorch import NeuralNetClassifier
+
+from sk_l2rw import MLP
+
+
+class PlainNet(ClassifierMixin, BaseEstimator):
+    """A skorch MLP classifier with the library's default training budget.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Hidden widths of the MLP.
+    lr : float, default=1e-3
+        Adam learning rate.
+    max_epochs : int, default=50
+        Passes over the training rows.
+    batch_size : int, default=128
+        Rows per step.
+    class_weight : None or "balanced", default=None
+        ``"balanced"`` weights the loss of each class by the inverse of its
+        frequency (the paper's "Proportion" baseline for class imbalance).
+    random_state : int, default=0
+        Seeds initialisation and shuffling.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        lr=1e-3,
+        max_epochs=50,
+        batch_size=128,
+        class_weight=None,
+        random_state=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def fit(self, X, y, max_epochs=None):
+        X = np.asarray(X, dtype=np.float32)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        n_classes = len(self.classes_)
+        criterion_kwargs = {}
+        if self.class_weight == "balanced":
+            counts = np.bincount(y_enc, minlength=n_classes)
+            weight = len(y_enc) / (n_classes * np.maximum(counts, 1))
+            criterion_kwargs["criterion__weight"] = torch.as_tensor(weight, dtype=torch.float32)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.random_state)
+            self.net_ = NeuralNetClassifier(
+                MLP(X.shape[1], n_classes, tuple(self.hidden_layer_sizes)),
+                criterion=torch.nn.CrossEntropyLoss,
+                optimizer=torch.optim.Adam,
+                lr=self.lr,
+                max_epochs=self.max_epochs if max_epochs is None else max_epochs,
+                batch_size=self.batch_size,
+                train_split=None,
+                iterator_train__shuffle=True,
+                classes=list(range(n_classes)),
+                verbose=0,
+                **criterion_kwargs,
+            )
+            self.net_.fit(X, y_enc.astype(np.int64))
+        return self
+
+    def fine_tune(self, X, y, epochs):
+        """Continue training (same optimizer state) on ``(X, y)`` only."""
+        y_enc = np.searchsorted(self.classes_, y).astype(np.int64)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.random_state + 1)
+            self.net_.partial_fit(np.asarray(X, dtype=np.float32), y_enc, epochs=epochs)
+        return self
+
+    def predict_proba(self, X):
+        return self.net_.predict_proba(np.asarray(X, dtype=np.float32)).astype(np.float64)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,115 @@
+"""Sphinx configuration for the sk_l2rw documentation.
+
+Build from the repository root, offline, with warnings as errors::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+"""
+
+import os
+from pathlib import Path
+
+import sk_l2rw
+
+HERE = Path(__file__).parent
+# Examples call torch.set_num_threads(1); matplotlib must not open windows.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+project = "sk_l2rw"
+author = "sk_l2rw developers"
+copyright = "sk_l2rw developers, BSD-3-Clause"  # noqa: A001
+version = release = sk_l2rw.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+    "matplotlib.sphinxext.plot_directive",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+templates_path = ["_templates"]
+# The benchmark tables are included into benchmarks.rst (see below), not pages
+# of their own.
+exclude_patterns = ["_build", "benchmarks/*.md", "auto_examples/*.ipynb"]
+root_doc = "index"
+
+# No intersphinx: the build must work offline, and no inventory of
+# scikit-learn, skorch or torch ships with their packages. References to their
+# names are written as literals.
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_validation_checks = set()
+
+# MathJax is loaded by the browser from a CDN when a page is read; the build
+# itself needs no network.
+mathjax_path = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
+
+myst_heading_anchors = 3
+suppress_warnings = ["myst.header"]
+
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(HERE.parent / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "plot_gallery": "True",
+    "image_scrapers": ("matplotlib",),
+    "reference_url": {"sk_l2rw": None},
+    "doc_module": ("sk_l2rw",),
+    "backreferences_dir": "gen_modules/backreferences",
+}
+
+html_theme = "furo"
+html_title = f"sk_l2rw {release}"
+html_static_path = ["_static"]
+html_show_sourcelink = False
+
+# -- Benchmarks: include whichever committed tables exist -------------------
+
+BENCHMARK_TABLES = (
+    ("quality.md", "Quality"),
+    ("speed.md", "Speed"),
+)
+
+
+def _benchmark_includes(app, docname, source):
+    """Append an include for each committed table under ``docs/benchmarks/``.
+
+    The tables are written by ``benchmarks/`` scripts; a missing one is named
+    in the page instead of breaking the build.
+    """
+    if docname != "benchmarks":
+        return
+    parts = []
+    for filename, title in BENCHMARK_TABLES:
+        path = HERE / "benchmarks" / filename
+        parts.append(f"\n{title}\n{'-' * len(title)}\n")
+        if path.exists():
+            app.env.note_dependency(str(path))
+            parts.append(
+                f"\n.. include:: benchmarks/{filename}\n   :parser: myst_parser.sphinx_\n"
+            )
+        else:
+            parts.append(
+                f"\nNo results committed yet: ``docs/benchmarks/{filename}`` is "
+                "written by the benchmark scripts (see above).\n"
+            )
+    source[0] += "".join(parts)
+
+
+def setup(app):
+    app.connect("source-read", _benchmark_includes)
