@@ -133,7 +133,8 @@ def meta_step(module, x, y, xc, yc, *, method="auto", loss_fn=cross_entropy):
     xc, yc : torch.Tensor
         Trusted batch, ``m`` rows.
     method : {"auto", "fast", "general", "recipe"}
-        How to compute the meta scores; see the module docstring.
+        How to compute the meta scores; see the module docstring. An explicit
+        ``"fast"`` is trusted here: check it once with :func:`resolve_method`.
     loss_fn : callable
         ``loss_fn(logits, y)`` returning one loss per row.
 
@@ -141,7 +142,8 @@ def meta_step(module, x, y, xc, yc, *, method="auto", loss_fn=cross_entropy):
     -------
     MetaStep
     """
-    method = resolve_method(module, method)
+    if method not in ("fast", "general", "recipe"):
+        method = resolve_method(module, method)
     step = {"fast": _fast_step, "general": _general_step, "recipe": _recipe_step}[method]
     return step(module, x, y, xc, yc, loss_fn)
 

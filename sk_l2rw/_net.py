@@ -16,6 +16,33 @@ from ._meta import meta_step, resolve_method
 _BATCH_KEYS = ("clean_loss", "mean_weight", "zero_weight_frac", "max_weight", "ess_frac")
 
 
+class RowSampler(torch.utils.data.Sampler):
+    """Random order of the training rows, remembered to credit weights to rows.
+
+    Each epoch draws a permutation from torch's generator (as ``shuffle=True``
+    would); :meth:`take` hands out its next ``n`` row indices, batch by batch,
+    in the order the data loader consumes them.
+    """
+
+    def __init__(self):
+        self.n_rows = 0
+        self._order = np.zeros(0, dtype=np.int64)
+        self._pos = 0
+
+    def __iter__(self):
+        self._order = torch.randperm(self.n_rows).numpy()
+        self._pos = 0
+        return iter(self._order.tolist())
+
+    def __len__(self):
+        return self.n_rows
+
+    def take(self, n):
+        rows = self._order[self._pos : self._pos + n]
+        self._pos += n
+        return rows
+
+
 class DivergedError(FloatingPointError):
     """Raised when training produces a NaN or infinite loss or parameter."""
 
@@ -23,9 +50,9 @@ class DivergedError(FloatingPointError):
 class MetaReweightNet(NeuralNetClassifier):
     """A :class:`skorch.NeuralNetClassifier` trained with meta-reweighting.
 
-    Training batches must be dicts ``{"x": features, "row": row index}`` so
-    that each example's weight can be credited to its row; prediction takes
-    plain feature arrays. Call :meth:`set_trusted` before ``fit``.
+    Training rows are drawn in a random order recorded by :class:`RowSampler`,
+    so each example's weight is credited to its row without carrying indices
+    through the data loader. Call :meth:`set_trusted` before ``fit``.
 
     Parameters
     ----------
@@ -34,12 +61,15 @@ class MetaReweightNet(NeuralNetClassifier):
     meta_method : {"auto", "fast", "general", "recipe"}, default="auto"
         How the meta scores are computed (see :mod:`sk_l2rw._meta`).
     clean_batch_size : int or None, default=None
-        Trusted rows per step; ``None`` uses the whole trusted set.
+        Trusted rows per step; ``None`` means ``batch_size``. A trusted set no
+        larger than that is used whole at every step.
     **kwargs
         Passed to :class:`skorch.NeuralNetClassifier`.
     """
 
     def __init__(self, module, *args, meta_method="auto", clean_batch_size=None, **kwargs):
+        kwargs.setdefault("iterator_train__sampler", RowSampler())
+        kwargs.setdefault("iterator_train__shuffle", False)
         super().__init__(module, *args, **kwargs)
         self.meta_method = meta_method
         self.clean_batch_size = clean_batch_size
@@ -57,15 +87,23 @@ class MetaReweightNet(NeuralNetClassifier):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        n_rows = len(X["row"])
-        if getattr(self, "weight_sums_", None) is None or len(self.weight_sums_) != n_rows:
-            self.weight_sums_ = np.zeros(n_rows)
-            self.weight_epochs_ = 0
+        n_rows = len(X)
+        self.iterator_train__sampler.n_rows = n_rows
+        # Weights are averaged over the whole epochs of this call only: a later
+        # call (warm start, partial_fit) may bring other rows.
+        self.weight_sums_ = np.zeros(n_rows)
+        self.weight_epochs_ = 0
+        self.epoch_start_sums_ = None
         self.all_zero_batches_ = 0
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        # Kept until the epoch ends, to drop its part if it is interrupted.
+        self.epoch_start_sums_ = self.weight_sums_.copy()
 
     def _trusted_batch(self):
         n = len(self.trusted_y_)
-        size = self.clean_batch_size
+        size = self.batch_size if self.clean_batch_size is None else self.clean_batch_size
         if size is None or size >= n:
             return self.trusted_X_, self.trusted_y_
         # Cycle through shuffled minibatches of the trusted set.
@@ -78,8 +116,9 @@ class MetaReweightNet(NeuralNetClassifier):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        x = to_tensor(Xi["x"], device=self.device)
+        x = to_tensor(Xi, device=self.device)
         y = to_tensor(yi, device=self.device)
+        rows = self.iterator_train__sampler.take(len(y))
         xc, yc = self._trusted_batch()
         step = meta_step(self.module_, x, y, xc, yc, method=self.meta_method_)
         loss = step.losses.mean()
@@ -88,18 +127,19 @@ class MetaReweightNet(NeuralNetClassifier):
                 f"Training diverged in epoch {len(self.history)}: the loss became "
                 f"{loss.item()}. Try a smaller lr (it is {self.lr})."
             )
-        w = step.weights
+        w = step.weights.detach()
         n = len(w)
-        scaled = (w * n).cpu().numpy()
-        np.add.at(self.weight_sums_, to_tensor(Xi["row"], device="cpu").numpy(), scaled)
-        all_zero = bool(w.sum() == 0)
-        self.all_zero_batches_ += all_zero
-        self.history.record_batch("clean_loss", step.clean_loss.item())
-        self.history.record_batch("mean_weight", float(scaled.mean()))
-        self.history.record_batch("zero_weight_frac", float((w == 0).float().mean()))
-        self.history.record_batch("max_weight", float(w.max()))
+        # Rows are distinct within a batch, so plain fancy-index addition is exact.
+        self.weight_sums_[rows] += (w * n).cpu().numpy()
+        total, square = w.sum(), (w * w).sum()
         # Kish effective sample size as a fraction of the batch: 1 is uniform.
-        self.history.record_batch("ess_frac", 0.0 if all_zero else float(1 / (n * (w**2).sum())))
+        ess = torch.where(square > 0, 1 / (n * square.clamp_min(1e-30)), 0.0)
+        stats = torch.stack(
+            [step.clean_loss.to(w.dtype), total, (w == 0).to(w.dtype).mean(), w.max(), ess]
+        ).tolist()
+        for key, value in zip(_BATCH_KEYS, stats):
+            self.history.record_batch(key, value)
+        self.all_zero_batches_ += stats[1] == 0
         return {"loss": loss, "y_pred": step.logits}
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -111,9 +151,16 @@ class MetaReweightNet(NeuralNetClassifier):
         self.history.record("all_zero_batches", self.all_zero_batches_)
         self.all_zero_batches_ = 0
         self.weight_epochs_ += 1
+        self.epoch_start_sums_ = None
         params = [p for p in self.module_.parameters()]
         if not all(torch.isfinite(p).all() for p in params):
             raise DivergedError(
                 f"Training diverged in epoch {len(self.history)}: a parameter became "
                 f"NaN or infinite. Try a smaller lr (it is {self.lr})."
             )
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        # skorch stops quietly on KeyboardInterrupt: keep whole epochs only.
+        if self.epoch_start_sums_ is not None:
+            self.weight_sums_ = self.epoch_start_sums_
+            self.epoch_start_sums_ = None
