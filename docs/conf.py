@@ -46,10 +46,6 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_validation_checks = set()
 
-# MathJax is loaded by the browser from a CDN when a page is read; the build
-# itself needs no network.
-mathjax_path = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
-
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]
 
@@ -100,9 +96,7 @@ def _benchmark_includes(app, docname, source):
         parts.append(f"\n{title}\n{'-' * len(title)}\n")
         if path.exists():
             app.env.note_dependency(str(path))
-            parts.append(
-                f"\n.. include:: benchmarks/{filename}\n   :parser: myst_parser.sphinx_\n"
-            )
+            parts.append(f"\n.. include:: benchmarks/{filename}\n   :parser: myst_parser.sphinx_\n")
         else:
             parts.append(
                 f"\nNo results committed yet: ``docs/benchmarks/{filename}`` is "
@@ -111,5 +105,43 @@ def _benchmark_includes(app, docname, source):
     source[0] += "".join(parts)
 
 
+# -- The table of MetaReweightClassifier's defaults, read from the code -----
+
+
+def _first_sentence(text):
+    text = " ".join(text.split())
+    for abbrev in ("e.g.", "i.e."):
+        text = text.replace(abbrev, abbrev.replace(".", "\0"))
+    first = text.split(". ")[0].rstrip(".").replace("\0", ".")
+    return first + "." if first else ""
+
+
+def _defaults_table():
+    """RST list-table: each parameter, its default and its docstring summary."""
+    import inspect
+
+    from numpydoc.docscrape import ClassDoc
+
+    from sk_l2rw import MetaReweightClassifier
+
+    described = {p.name: p for p in ClassDoc(MetaReweightClassifier)["Parameters"]}
+    rows = []
+    for name, param in inspect.signature(MetaReweightClassifier).parameters.items():
+        doc = described.get(name)
+        summary = _first_sentence(" ".join(doc.desc)) if doc else ""
+        rows.append(f"   * - ``{name}``\n     - ``{param.default!r}``\n     - {summary}\n")
+    header = (
+        ".. list-table::\n   :header-rows: 1\n   :widths: 20 20 60\n\n"
+        "   * - parameter\n     - default\n     - what it does\n"
+    )
+    return header + "".join(rows)
+
+
+def _insert_defaults_table(app, docname, source):
+    if docname == "user_guide":
+        source[0] = source[0].replace(".. sk-l2rw-defaults-table::", _defaults_table())
+
+
 def setup(app):
     app.connect("source-read", _benchmark_includes)
+    app.connect("source-read", _insert_defaults_table)

@@ -96,7 +96,7 @@ default="adam"
         Class labels.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
     net_ : MetaReweightNet
         The fitted skorch net (``net_.module_`` is the torch module).

@@ -44,7 +44,28 @@ class RowSampler(torch.utils.data.Sampler):
 
 
 class DivergedError(FloatingPointError):
-    """Raised when training produces a NaN or infinite loss or parameter."""
+    """Raised when training produces a NaN or infinite loss or parameter.
+
+    ``fit`` stops with this error rather than return a model with NaN
+    parameters. A smaller ``lr`` (or the default Adam optimizer) usually cures
+    it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> torch.set_num_threads(1)
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_l2rw import DivergedError, MetaReweightClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> trusted = np.arange(len(y)) % 10 == 0
+    >>> clf = MetaReweightClassifier(optimizer="sgd", lr=1e20, max_epochs=5, random_state=0)
+    >>> try:
+    ...     clf.fit(X, y, clean_mask=trusted)
+    ... except DivergedError as exc:
+    ...     print("diverged:", "smaller lr" in str(exc))
+    diverged: True
+    """
 
 
 class MetaReweightNet(NeuralNetClassifier):
@@ -65,6 +86,25 @@ class MetaReweightNet(NeuralNetClassifier):
         larger than that is used whole at every step.
     **kwargs
         Passed to :class:`skorch.NeuralNetClassifier`.
+
+    Examples
+    --------
+    :class:`~sk_l2rw.MetaReweightClassifier` builds and fits one as ``net_``;
+    it holds the torch module, the skorch history and the meta method used.
+
+    >>> import numpy as np
+    >>> import torch
+    >>> torch.set_num_threads(1)
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_l2rw import MetaReweightClassifier, MetaReweightNet
+    >>> X, y = load_iris(return_X_y=True)
+    >>> trusted = np.arange(len(y)) % 10 == 0
+    >>> clf = MetaReweightClassifier(max_epochs=2, random_state=0)
+    >>> net = clf.fit(X, y, clean_mask=trusted).net_
+    >>> isinstance(net, MetaReweightNet), net.meta_method_
+    (True, 'fast')
+    >>> type(net.module_).__name__
+    'MLP'
     """
 
     def __init__(self, module, *args, meta_method="auto", clean_batch_size=None, **kwargs):
