@@ -1,7 +1,8 @@
 """Run every gallery example as a script, as a user would.
 
-Each runs in a fresh interpreter with matplotlib's Agg backend, so a broken
-example fails the test suite and not only the documentation build.
+Each runs in a fresh interpreter with matplotlib's Agg backend (matplotlib is
+in the ``test`` extra), so a broken example fails the test suite and not only
+the documentation build.
 """
 
 import os
@@ -12,8 +13,6 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("plot_*.py"))
-
-pytest.importorskip("matplotlib", reason="the examples plot with matplotlib")
 
 
 def run_example(path):
