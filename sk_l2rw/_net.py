@@ -7,7 +7,7 @@ plus the bookkeeping: per-row weight sums, per-batch and per-epoch history.
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.dataset import unpack_data
+from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
 
 from ._meta import meta_step, resolve_method
@@ -41,6 +41,26 @@ class RowSampler(torch.utils.data.Sampler):
         rows = self._order[self._pos : self._pos + n]
         self._pos += n
         return rows
+
+
+class BatchDataset(Dataset):
+    """A skorch Dataset of arrays that the DataLoader indexes a batch at a time.
+
+    skorch's default Dataset is indexed row by row and collated, which costs
+    more than a small network's whole train step; ``__getitems__`` (used by
+    torch's DataLoader when present) takes the batch's rows in one go.
+    """
+
+    def __getitems__(self, indices):
+        idx = torch.as_tensor(indices)
+        X = torch.as_tensor(self.X)[idx]
+        y = torch.zeros(len(idx)) if self.y is None else torch.as_tensor(self.y)[idx]
+        return X, y
+
+
+def _batch_collate(batch):
+    """The batch is already collated by :meth:`BatchDataset.__getitems__`."""
+    return batch
 
 
 class DivergedError(FloatingPointError):
@@ -110,6 +130,9 @@ class MetaReweightNet(NeuralNetClassifier):
     def __init__(self, module, *args, meta_method="auto", clean_batch_size=None, **kwargs):
         kwargs.setdefault("iterator_train__sampler", RowSampler())
         kwargs.setdefault("iterator_train__shuffle", False)
+        kwargs.setdefault("dataset", BatchDataset)
+        kwargs.setdefault("iterator_train__collate_fn", _batch_collate)
+        kwargs.setdefault("iterator_valid__collate_fn", _batch_collate)
         super().__init__(module, *args, **kwargs)
         self.meta_method = meta_method
         self.clean_batch_size = clean_batch_size
