@@ -1,0 +1,236 @@
+"""What does meta-reweighting cost? Fit time against plain skorch, side by side.
+
+Per ../shared/BENCHMARKS.md: the same module, data, batch size and epochs;
+``torch.set_num_threads(1)``; fits measured alternately in one run, median of
+``--repeats``; ratios MetaReweightClassifier / skorch NeuralNetClassifier, with
+the paper's double-backward recipe (``meta_method="recipe"``) on the same net as
+the reference row. A second table times the bare steps in pure torch (no data
+loading), and a third gives the peak memory above the data, per fit, measured
+in a fresh process.
+
+Run (about 20 minutes on one core)::
+
+    python benchmarks/speed.py --out docs/benchmarks/speed.md
+
+``--quick`` runs a small version in about a minute.
+"""
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from torch import nn
+
+from sk_l2rw import MLP, MetaReweightClassifier
+from sk_l2rw._meta import meta_step
+
+N_FEATURES, N_CLASSES, TRUSTED_PER_CLASS, BATCH = 20, 10, 10, 128
+NETS = {"default MLP (100,)": (100,), "wide MLP (1024, 1024)": (1024, 1024)}
+
+
+def make_data(n, seed=0):
+    """Gaussian features, labels from a random linear teacher; plus a trusted set."""
+    rng = np.random.RandomState(seed)
+    teacher = rng.randn(N_FEATURES, N_CLASSES)
+    X = rng.randn(n, N_FEATURES).astype(np.float32)
+    y = np.argmax(X @ teacher + rng.randn(n, N_CLASSES), axis=1)
+    Xc = rng.randn(N_CLASSES * 50, N_FEATURES).astype(np.float32)
+    yc = np.argmax(Xc @ teacher, axis=1)
+    pick = np.concatenate([np.flatnonzero(yc == k)[:TRUSTED_PER_CLASS] for k in range(N_CLASSES)])
+    return X, y, Xc[pick], yc[pick]
+
+
+def fit_plain(hidden, X, y, Xc, yc):
+    torch.manual_seed(0)
+    return NeuralNetClassifier(
+        MLP(N_FEATURES, N_CLASSES, hidden),
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=1,
+        batch_size=BATCH,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+    ).fit(X, y)
+
+
+def fit_meta(hidden, X, y, Xc, yc, method="auto"):
+    return MetaReweightClassifier(
+        hidden_layer_sizes=hidden,
+        max_epochs=1,
+        batch_size=BATCH,
+        lr=1e-3,
+        train_on_clean=False,
+        meta_method=method,
+        random_state=0,
+    ).fit(X, y, clean_val=(Xc, yc))
+
+
+FITS = {
+    "plain": fit_plain,
+    "meta": fit_meta,
+    "recipe": lambda *a: fit_meta(*a, method="recipe"),
+}
+
+
+def time_fits(hidden, n, repeats, methods):
+    data = make_data(n)
+    times = {m: [] for m in methods}
+    for _ in range(repeats):
+        for m in methods:  # alternate, so drifts in machine load hit every method
+            start = time.perf_counter()
+            FITS[m](hidden, *data)
+            times[m].append(time.perf_counter() - start)
+    return {m: statistics.median(t) for m, t in times.items()}
+
+
+def time_steps(hidden, repeats, steps=100):
+    """Bare steps in pure torch: plain step vs each meta method, n=128, m=100."""
+    X, y, Xc, yc = (torch.as_tensor(a) for a in make_data(BATCH * steps))
+    module = MLP(N_FEATURES, N_CLASSES, hidden)
+    opt = torch.optim.Adam(module.parameters(), lr=1e-3)
+
+    def plain(x, t):
+        nn.functional.cross_entropy(module(x), t).backward()
+
+    def meta(method):
+        return lambda x, t: meta_step(module, x, t, Xc, yc, method=method)
+
+    kinds = {"plain": plain, "fast": meta("fast"), "general": meta("general")}
+    kinds["recipe"] = meta("recipe")
+    times = {k: [] for k in kinds}
+    for _ in range(repeats):
+        for k, fn in kinds.items():
+            start = time.perf_counter()
+            for i in range(steps):
+                opt.zero_grad()
+                fn(X[i * BATCH : (i + 1) * BATCH], y[i * BATCH : (i + 1) * BATCH])
+                opt.step()
+            times[k].append((time.perf_counter() - start) / steps)
+    return {k: statistics.median(t) for k, t in times.items()}
+
+
+def peak_memory(hidden, n, method):
+    """Peak RSS above the data, in MiB, of one fit in a fresh process."""
+    code = (
+        "import resource, torch, sys; torch.set_num_threads(1);"
+        "sys.path.insert(0, 'benchmarks'); import speed;"
+        f"d = speed.make_data({n});"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        f"speed.FITS[{method!r}]({hidden!r}, *d);"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 3 repeats")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", help="write the Markdown tables here")
+    parser.add_argument("--json", help="write the raw figures here")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    repeats = 3 if args.quick else args.repeats
+    # (net, n, methods): the recipe only where it stays affordable.
+    if args.quick:
+        plan = [("default MLP (100,)", 10_000, ["plain", "meta", "recipe"])]
+        mem_plan = [("default MLP (100,)", n) for n in (10_000, 40_000)]
+    else:
+        plan = [
+            ("default MLP (100,)", 10_000, ["plain", "meta", "recipe"]),
+            ("default MLP (100,)", 100_000, ["plain", "meta", "recipe"]),
+            ("default MLP (100,)", 1_000_000, ["plain", "meta"]),
+            ("wide MLP (1024, 1024)", 10_000, ["plain", "meta", "recipe"]),
+            ("wide MLP (1024, 1024)", 100_000, ["plain", "meta"]),
+        ]
+        mem_plan = [("default MLP (100,)", n) for n in (10_000, 100_000, 1_000_000)]
+
+    results = {"fits": [], "steps": {}, "memory": []}
+    for net, n, methods in plan:
+        t = time_fits(NETS[net], n, repeats, methods)
+        results["fits"].append({"net": net, "n": n, **t})
+        print(net, n, {k: round(v, 3) for k, v in t.items()}, flush=True)
+    for net, hidden in NETS.items():
+        results["steps"][net] = time_steps(hidden, repeats)
+        print(net, results["steps"][net], flush=True)
+    for net, n in mem_plan:
+        row = {"net": net, "n": n}
+        row.update({m: peak_memory(NETS[net], n, m) for m in ("plain", "meta")})
+        results["memory"].append(row)
+        print(row, flush=True)
+
+    text = render(results, repeats, args.quick)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+def render(results, repeats, quick):
+    cmd = "python benchmarks/speed.py" + (" --quick" if quick else "") + " --out docs/benchmarks/speed.md"
+    lines = [
+        "# Speed",
+        "",
+        f"Generated by `{cmd}` on {platform.machine()}, torch {torch.__version__},",
+        f"1 thread, median of {repeats} alternating runs. One epoch, batch {BATCH}, Adam,",
+        f"{N_FEATURES} features, {N_CLASSES} classes, {N_CLASSES * TRUSTED_PER_CLASS} trusted rows",
+        "(used whole at every step), not trained on.",
+        "",
+        "## Fit time: MetaReweightClassifier / skorch NeuralNetClassifier",
+        "",
+        "| net | rows | plain skorch (s) | meta, fast path (s) | ratio | paper recipe (s) | ratio | fast vs recipe |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results["fits"]:
+        rec = r.get("recipe")
+        cells = [
+            r["net"],
+            f"{r['n']:,}",
+            f"{r['plain']:.2f}",
+            f"{r['meta']:.2f}",
+            f"**{r['meta'] / r['plain']:.2f}x**",
+            f"{rec:.2f}" if rec else "-",
+            f"{rec / r['plain']:.2f}x" if rec else "-",
+            f"{rec / r['meta']:.2f}x faster" if rec else "-",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## One step in pure torch (no data loading), n = 128 training, m = 100 trusted rows",
+        "",
+        "| net | plain step (ms) | fast (ms) | ratio | general (ms) | ratio | recipe (ms) | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for net, s in results["steps"].items():
+        cells = [net, f"{1e3 * s['plain']:.2f}"]
+        for k in ("fast", "general", "recipe"):
+            cells += [f"{1e3 * s[k]:.2f}", f"{s[k] / s['plain']:.2f}x"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Peak memory above the data, one fit in a fresh process (MiB)",
+        "",
+        "| net | rows | plain skorch | meta |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in results["memory"]:
+        lines.append(f"| {r['net']} | {r['n']:,} | {r['plain']:.0f} | {r['meta']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
