@@ -93,15 +93,19 @@ def _benchmark_includes(app, docname, source):
     parts = []
     for filename, title in BENCHMARK_TABLES:
         path = HERE / "benchmarks" / filename
-        parts.append(f"\n{title}\n{'-' * len(title)}\n")
+        figure = path.with_suffix(".png")
         if path.exists():
             app.env.note_dependency(str(path))
+            # The table brings its own headings.
             parts.append(f"\n.. include:: benchmarks/{filename}\n   :parser: myst_parser.sphinx_\n")
         else:
             parts.append(
-                f"\nNo results committed yet: ``docs/benchmarks/{filename}`` is "
-                "written by the benchmark scripts (see above).\n"
+                f"\n{title}\n{'=' * len(title)}\n\nNo results committed yet: "
+                f"``docs/benchmarks/{filename}`` is written by the benchmark scripts.\n"
             )
+        if figure.exists():
+            app.env.note_dependency(str(figure))
+            parts.append(f"\n.. image:: benchmarks/{figure.name}\n   :width: 100%\n")
     source[0] += "".join(parts)
 
 
@@ -142,6 +146,12 @@ def _insert_defaults_table(app, docname, source):
         source[0] = source[0].replace(".. sk-l2rw-defaults-table::", _defaults_table())
 
 
+def _always_reread_benchmarks(app, env, added, changed, removed):
+    # Tables may appear or vanish between builds.
+    return ["benchmarks"]
+
+
 def setup(app):
+    app.connect("env-get-outdated", _always_reread_benchmarks)
     app.connect("source-read", _benchmark_includes)
     app.connect("source-read", _insert_defaults_table)
