@@ -1,0 +1,486 @@
+"""Quality benchmark: does MetaReweightClassifier beat what a user would do instead?
+
+Protocol: ``../shared/BENCHMARKS.md`` (quality part). For every scenario and
+seed, the same MLP, optimizer, learning rate, batch size and epochs are used by
+every method:
+
+- ``plain``: skorch ``NeuralNetClassifier`` on all training rows (noisy labels,
+  trusted rows with their true labels);
+- ``clean-only``: the same net on the trusted rows only, for as many steps as
+  ``plain`` takes;
+- ``plain+FT``: ``plain``, then fine-tuned on the trusted rows for
+  ``max_epochs`` passes (the paper's strong baseline);
+- ``cleanlab``: ``cleanlab.classification.CleanLearning`` around ``plain``
+  (noise scenarios only; 3-fold);
+- ``proportion``: ``plain`` with class-balanced loss weights (imbalance only);
+- ``oracle``: ``plain`` on the true labels (noise scenarios; upper bound);
+- ``l2rw``: ``MetaReweightClassifier`` with its defaults (``max_epochs`` set to
+  the scenario's budget), the trusted rows passed by ``clean_mask``.
+
+Per-row scores for finding corrupted rows (AUROC of separating correct from
+corrupted rows among the untrusted training rows): ``example_weights_`` and
+``label_quality_`` of ``l2rw``, and cleanlab's ``label_quality``.
+
+Usage::
+
+    python benchmarks/quality.py                   # everything, 5 seeds
+    python benchmarks/quality.py --quick           # 2 seeds, fewer scenarios
+    python benchmarks/quality.py --scenarios digits-uniform-40,imb-synth-0.995
+    python benchmarks/quality.py --assemble-only   # table/plot from saved JSON
+
+Each scenario's results go to ``benchmarks/results/<scenario>.json``; the
+Markdown table (``docs/benchmarks/quality.md``) and the plot are assembled
+from every JSON present, so partial runs can be combined.
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits, make_classification
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baselines import PlainNet  # noqa: E402
+
+from sk_l2rw import MetaReweightClassifier  # noqa: E402
+from sk_l2rw.datasets import make_imbalance_pair, make_noisy_labels, split_trusted  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+NOISE_METHODS = ("plain", "clean-only", "plain+FT", "cleanlab", "oracle", "l2rw")
+IMB_METHODS = ("plain", "clean-only", "plain+FT", "proportion", "l2rw")
+SCORES = ("l2rw.example_weights_", "l2rw.label_quality_", "cleanlab.label_quality")
+IMB_SHARES = (0.9, 0.95, 0.98, 0.99, 0.995)
+DIGITS_IMB_SHARES = (0.9, 0.95, 0.98)
+TRUSTED_SIZES = (1, 3, 10, 30)
+TRUSTED_METHODS = ("plain", "clean-only", "plain+FT", "cleanlab", "l2rw")
+
+
+def scenarios():
+    """Name -> spec of every scenario."""
+    out = {}
+    for kind, rate in (("uniform", 0.4), ("background", 0.4), ("pair", 0.3)):
+        out[f"digits-{kind}-{round(rate * 100)}"] = dict(
+            group="noise", data="digits", kind=kind, rate=rate, k=10, epochs=50
+        )
+    out["synth-matrix-40"] = dict(
+        group="noise", data="synth", kind="matrix", rate=0.4, k=10, epochs=50
+    )
+    for k in TRUSTED_SIZES:
+        if k != 10:
+            out[f"trusted-{k}"] = dict(
+                group="trusted", data="digits", kind="uniform", rate=0.4, k=k, epochs=50
+            )
+    for share in DIGITS_IMB_SHARES:
+        out[f"imb-digits-{share}"] = dict(
+            group="imbalance", data="digits49", share=share, epochs=50
+        )
+    for share in IMB_SHARES:
+        out[f"imb-synth-{share}"] = dict(group="imbalance", data="synth2", share=share, epochs=5)
+    return out
+
+
+QUICK = (
+    "digits-uniform-40",
+    "digits-background-40",
+    "digits-pair-30",
+    "imb-digits-0.95",
+    "imb-synth-0.995",
+)
+
+
+# -- data ---------------------------------------------------------------------
+
+
+def _synth_matrix_transition(n_classes, rate):
+    """Asymmetric class-conditional noise: class c flips to c+1 (2/3) or c+2 (1/3)."""
+    T = np.eye(n_classes) * (1 - rate)
+    for c in range(n_classes):
+        T[c, (c + 1) % n_classes] += rate * 2 / 3
+        T[c, (c + 2) % n_classes] += rate / 3
+    return T
+
+
+def noise_data(spec, seed):
+    """Train/test split, noisy labels, trusted mask for a noise scenario."""
+    if spec["data"] == "digits":
+        X, y = load_digits(return_X_y=True)
+    else:
+        X, y = make_classification(
+            n_samples=4000,
+            n_features=20,
+            n_informative=10,
+            n_redundant=4,
+            n_classes=4,
+            n_clusters_per_class=2,
+            class_sep=1.5,
+            random_state=1000 + seed,
+        )
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+    scaler = StandardScaler().fit(X_tr)
+    X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
+    if spec["kind"] == "matrix":
+        T = _synth_matrix_transition(len(np.unique(y)), spec["rate"])
+        y_noisy, _ = make_noisy_labels(y_tr, kind="matrix", transition_matrix=T, random_state=seed)
+    else:
+        y_noisy, _ = make_noisy_labels(
+            y_tr, noise_rate=spec["rate"], kind=spec["kind"], random_state=seed
+        )
+    trusted = split_trusted(y_tr, n_per_class=spec["k"], random_state=seed)
+    y_fit = np.where(trusted, y_tr, y_noisy)
+    return X_tr, y_tr, y_fit, trusted, X_te, y_te
+
+
+_SYNTH2 = {}
+
+
+def imbalance_data(spec, seed):
+    """Balanced test and trusted sets, an imbalanced training set (paper Fig. 2)."""
+    if spec["data"] == "digits49":
+        X, y = load_digits(return_X_y=True)
+        keep = np.isin(y, (4, 9))
+        X, y = X[keep], y[keep]
+        n_test, n_train = 60, None
+    else:
+        if seed not in _SYNTH2:
+            _SYNTH2[seed] = make_classification(
+                n_samples=46_000,
+                n_features=20,
+                n_informative=8,
+                n_redundant=4,
+                n_classes=2,
+                n_clusters_per_class=2,
+                class_sep=2.0,
+                flip_y=0.0,
+                random_state=2000 + seed,
+            )
+        X, y = _SYNTH2[seed]
+        n_test, n_train = 1000, 20_000
+    rng = np.random.RandomState(seed)
+    maj, mino = np.unique(y)[::-1] if spec["data"] == "digits49" else (0, 1)
+    test = np.zeros(len(y), bool)
+    trusted = np.zeros(len(y), bool)
+    for c in (maj, mino):
+        rows = rng.permutation(np.flatnonzero(y == c))
+        test[rows[:n_test]] = True
+        trusted[rows[n_test : n_test + 10]] = True
+    pool = ~test & ~trusted
+    X_imb, y_imb = make_imbalance_pair(
+        X[pool],
+        y[pool],
+        majority_class=maj,
+        minority_class=mino,
+        majority_share=spec["share"],
+        n_samples=n_train,
+        random_state=seed,
+    )
+    X_tr = np.concatenate([X_imb, X[trusted]])
+    y_tr = np.concatenate([y_imb, y[trusted]])
+    mask = np.r_[np.zeros(len(y_imb), bool), np.ones(trusted.sum(), bool)]
+    scaler = StandardScaler().fit(X_tr)
+    return scaler.transform(X_tr), y_tr, mask, scaler.transform(X[test]), y[test]
+
+
+# -- methods ------------------------------------------------------------------
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def _auroc(noisy_rows, score):
+    """AUROC of ``score`` (high = clean) separating correct from corrupted rows."""
+    if noisy_rows.all() or not noisy_rows.any() or not np.all(np.isfinite(score)):
+        return float("nan")
+    return float(roc_auc_score(~noisy_rows, score))
+
+
+def run_seed(name, spec, seed, only=None):
+    """All methods on one seed of one scenario."""
+    epochs = spec["epochs"]
+    res = {"acc": {}, "time": {}, "auroc": {}}
+    if spec["group"] == "imbalance":
+        X_tr, y_tr, trusted, X_te, y_te = imbalance_data(spec, seed)
+        y_fit = y_tr
+        metric = balanced_accuracy_score
+        methods = IMB_METHODS
+    else:
+        X_tr, y_tr, y_fit, trusted, X_te, y_te = noise_data(spec, seed)
+        metric = accuracy_score
+        methods = TRUSTED_METHODS if spec["group"] == "trusted" else NOISE_METHODS
+    n_steps = math.ceil(len(y_fit) / 128) * epochs
+    clean_epochs = max(epochs, n_steps // math.ceil(trusted.sum() / 128))
+    noisy_rows = (y_fit != y_tr)[~trusted]
+    base = dict(max_epochs=epochs, random_state=seed)
+
+    def plain():
+        return PlainNet(**base).fit(X_tr, y_fit)
+
+    for method in methods:
+        if only and method not in only:
+            continue
+        if method == "plain":
+            model, t = _timed(plain)
+        elif method == "clean-only":
+            model, t = _timed(
+                lambda: PlainNet(**base).fit(X_tr[trusted], y_fit[trusted], max_epochs=clean_epochs)
+            )
+        elif method == "plain+FT":
+            model, t = _timed(lambda: plain().fine_tune(X_tr[trusted], y_fit[trusted], epochs))
+        elif method == "proportion":
+            model, t = _timed(lambda: PlainNet(class_weight="balanced", **base).fit(X_tr, y_fit))
+        elif method == "oracle":
+            model, t = _timed(lambda: PlainNet(**base).fit(X_tr, y_tr))
+        elif method == "cleanlab":
+            from cleanlab.classification import CleanLearning
+
+            model, t = _timed(
+                lambda: CleanLearning(PlainNet(**base), cv_n_folds=3, seed=seed).fit(X_tr, y_fit)
+            )
+            quality = model.get_label_issues()["label_quality"].to_numpy()
+            res["auroc"]["cleanlab.label_quality"] = _auroc(noisy_rows, quality[~trusted])
+        elif method == "l2rw":
+            model, t = _timed(
+                lambda: MetaReweightClassifier(max_epochs=epochs, random_state=seed).fit(
+                    X_tr, y_fit, clean_mask=trusted
+                )
+            )
+            for attr in ("example_weights_", "label_quality_"):
+                score = getattr(model, attr, None)
+                if score is not None and spec["group"] != "imbalance":
+                    res["auroc"][f"l2rw.{attr}"] = _auroc(noisy_rows, score[~trusted])
+        res["acc"][method] = float(metric(y_te, model.predict(X_te)))
+        res["time"][method] = t
+    return res
+
+
+def run_scenario(name, spec, seeds, out_dir, only=None):
+    """Run ``seeds`` seeds; with ``only``, rerun those methods into the saved JSON."""
+    path = out_dir / f"{name}.json"
+    old = json.loads(path.read_text())["runs"] if only and path.exists() else []
+    runs = []
+    for seed in range(seeds):
+        start = time.perf_counter()
+        runs.append(run_seed(name, spec, seed, only))
+        if seed < len(old):
+            for key in ("acc", "time", "auroc"):
+                runs[-1][key] = {**old[seed][key], **runs[-1][key]}
+        accs = " ".join(f"{m}={a:.3f}" for m, a in runs[-1]["acc"].items())
+        aur = " ".join(f"{m}={a:.3f}" for m, a in runs[-1]["auroc"].items())
+        print(
+            f"{name} seed {seed} ({time.perf_counter() - start:.0f}s): {accs} | {aur}", flush=True
+        )
+    out = {"scenario": name, "spec": spec, "seeds": seeds, "runs": runs}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1))
+    return out
+
+
+# -- report -------------------------------------------------------------------
+
+
+def _stats(runs, key, method):
+    vals = np.array([r[key].get(method, np.nan) for r in runs], dtype=float)
+    if np.all(np.isnan(vals)):
+        return None
+    return float(np.nanmean(vals)), float(np.nanstd(vals))
+
+
+def _fmt(stat, digits=3):
+    return "—" if stat is None else f"{stat[0]:.{digits}f} ± {stat[1]:.{digits}f}"
+
+
+def _order(name):
+    keys = list(scenarios())
+    return keys.index(name) if name in keys else len(keys)
+
+
+def assemble(out_dir, command):
+    """Markdown table from every scenario JSON in ``out_dir``."""
+    results = [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))]
+    results.sort(key=lambda r: _order(r["scenario"]))
+    lines = [
+        "# Quality benchmark",
+        "",
+        "Regenerated with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "Protocol: `benchmarks/quality.py` (docstring). Same MLP (1 hidden layer of 100), Adam,",
+        "lr 1e-3, batch 128 and epochs for every method; `l2rw` is `MetaReweightClassifier`",
+        "with its defaults. Mean ± std over seeds. `gap closed` is",
+        "(l2rw − plain) / (oracle − plain); `margin` is l2rw minus the best non-oracle baseline.",
+        "",
+    ]
+    groups = (
+        ("noise", "Label noise (test accuracy), 10 trusted rows per class", NOISE_METHODS),
+        (
+            "trusted",
+            "Trusted-set size sweep, digits, 40 % uniform noise (test accuracy)",
+            TRUSTED_METHODS,
+        ),
+        (
+            "imbalance",
+            "Class imbalance, paper Fig. 2 (balanced test accuracy), 10 trusted rows per class",
+            IMB_METHODS,
+        ),
+    )
+    for group, title, methods in groups:
+        rows = [r for r in results if r["spec"]["group"] == group]
+        if group == "trusted":
+            base = [r for r in results if r["scenario"] == "digits-uniform-40"]
+            rows = sorted(base + rows, key=lambda r: r["spec"]["k"])
+        if not rows:
+            continue
+        lines += [f"## {title}", ""]
+        extra = ["gap closed"] if "oracle" in methods else []
+        header = ["scenario", "seeds", *methods, "margin", *extra]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for r in rows:
+            label = f"k={r['spec']['k']}" if group == "trusted" else r["scenario"]
+            means = {m: _stats(r["runs"], "acc", m) for m in methods}
+            best = max(
+                (means[m][0] for m in methods if m not in ("l2rw", "oracle") and means[m]),
+                default=np.nan,
+            )
+            cells = [label, str(r["seeds"])] + [_fmt(means[m]) for m in methods]
+            cells.append(f"{means['l2rw'][0] - best:+.3f}")
+            if extra:
+                p, o, m = means["plain"][0], means["oracle"][0], means["l2rw"][0]
+                cells.append(f"{(m - p) / (o - p):.0%}" if o > p else "—")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    noise = [r for r in results if r["spec"]["group"] in ("noise", "trusted")]
+    if noise:
+        lines += [
+            "## Finding the corrupted rows (AUROC, correct vs corrupted untrusted rows)",
+            "",
+            "| scenario | " + " | ".join(f"`{s}`" for s in SCORES) + " |",
+            "|" + "---|" * (len(SCORES) + 1),
+        ]
+        for r in noise:
+            label = r["scenario"]
+            lines.append(
+                f"| {label} | "
+                + " | ".join(_fmt(_stats(r["runs"], "auroc", s)) for s in SCORES)
+                + " |"
+            )
+        lines.append("")
+    lines += [
+        "## Fit time (seconds, mean; 1 thread, shared CPU)",
+        "",
+        "| scenario | " + " | ".join(NOISE_METHODS + ("proportion",)) + " |",
+        "|" + "---|" * (len(NOISE_METHODS) + 2),
+    ]
+    for r in results:
+        cells = [_stats(r["runs"], "time", m) for m in NOISE_METHODS + ("proportion",)]
+        lines.append(
+            f"| {r['scenario']} | "
+            + " | ".join("—" if c is None else f"{c[0]:.1f}" for c in cells)
+            + " |"
+        )
+    lines.append("")
+    return "\n".join(lines), results
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for data, style in (("synth2", "-"), ("digits49", ":")):
+        rows = [r for r in results if r["spec"].get("data") == data]
+        rows.sort(key=lambda r: r["spec"]["share"])
+        if not rows:
+            continue
+        shares = [r["spec"]["share"] for r in rows]
+        for method in IMB_METHODS:
+            means = [_stats(r["runs"], "acc", method)[0] for r in rows]
+            axes[0].plot(shares, means, style, marker="o", label=f"{method} ({data})")
+    axes[0].set(xlabel="majority share", ylabel="balanced test accuracy", title="Class imbalance")
+    axes[0].legend(fontsize=7)
+    rows = [
+        r
+        for r in results
+        if r["scenario"] == "digits-uniform-40" or r["spec"]["group"] == "trusted"
+    ]
+    rows.sort(key=lambda r: r["spec"]["k"])
+    if rows:
+        ks = [r["spec"]["k"] for r in rows]
+        for method in TRUSTED_METHODS:
+            means = [_stats(r["runs"], "acc", method)[0] for r in rows]
+            axes[1].plot(ks, means, marker="o", label=method)
+        axes[1].set(
+            xscale="log",
+            xlabel="trusted rows per class",
+            ylabel="test accuracy",
+            title="Trusted-set size (digits, 40 % uniform)",
+        )
+        axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="2 seeds, a few scenarios")
+    parser.add_argument("--scenarios", help="comma-separated names (default: all)")
+    parser.add_argument(
+        "--methods", help="comma-separated methods to (re)run into the saved JSON (default: all)"
+    )
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
+    parser.add_argument("--markdown", type=Path, default=ROOT / "docs/benchmarks/quality.md")
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs/benchmarks/quality.png")
+    parser.add_argument("--assemble-only", action="store_true")
+    parser.add_argument("--command", help="command line to print at the top of the table")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    specs = scenarios()
+    if args.scenarios:
+        names = args.scenarios.split(",")
+        unknown = sorted(set(names) - set(specs))
+        if unknown:
+            parser.error(f"unknown scenarios {unknown}; choose from {list(specs)}")
+    else:
+        names = list(QUICK if args.quick else specs)
+    seeds = 2 if args.quick and args.seeds == 5 else args.seeds
+    if not args.assemble_only:
+        for name in names:
+            only = set(args.methods.split(",")) if args.methods else None
+            run_scenario(name, specs[name], seeds, args.out_dir, only)
+    command = args.command or "python " + " ".join(
+        [
+            str(Path(sys.argv[0]).relative_to(ROOT))
+            if Path(sys.argv[0]).is_absolute()
+            else sys.argv[0]
+        ]
+        + sys.argv[1:]
+    )
+    table, results = assemble(args.out_dir, command)
+    print(table)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(table)
+    if args.plot and results:
+        plot(results, args.plot)
+
+
+if __name__ == "__main__":
+    main()
