@@ -10,7 +10,12 @@ and 0 means "never trained on". Rows whose gradient pulls against the trusted
 set's -- most often mislabelled rows -- end up near 0, so sorting by weight is
 a way to find label errors.
 
-Here 30 % of the digits labels are flipped at random and the weights are
+The fitted estimator also has ``label_quality_``: for each row, the fitted
+network's predicted probability of the row's given label. Because the
+network was trained mostly on the rows it trusted, a mislabelled row gets a
+low value there too.
+
+Here 30 % of the digits labels are flipped at random and both scores are
 compared with cleanlab's label-quality scores, computed from out-of-fold
 probabilities of a logistic regression (cleanlab is model-agnostic; it is an
 optional dependency, installed with ``pip install sk_l2rw[docs]`` or
@@ -75,7 +80,7 @@ print(f"{int(corrupted[lowest].sum())} of the 12 lowest-weight rows have a corru
 # %%
 # Next to cleanlab
 # ----------------
-# Both scores rank rows from "probably mislabelled" to "probably fine". The
+# Each score ranks rows from "probably mislabelled" to "probably fine". The
 # AUROC of separating corrupted from correct rows and the precision among the
 # ``k`` lowest-ranked rows (``k`` = number of corrupted rows) measure how well.
 # cleanlab needs out-of-fold predicted probabilities; a logistic regression
@@ -90,7 +95,10 @@ def precision_at_k(score, is_bad):
     return is_bad[np.argsort(score, kind="stable")[:k]].mean()
 
 
-scores = {"example_weights_": weights[untrusted]}
+scores = {
+    "example_weights_": weights[untrusted],
+    "label_quality_": clf.label_quality_[untrusted],
+}
 try:
     from cleanlab.rank import get_label_quality_scores
 except ImportError:
@@ -111,6 +119,9 @@ for name, score in scores.items():
 # %%
 # When to use which: cleanlab finds label issues from any model's
 # out-of-fold probabilities and needs no trusted rows; it is the tool to
-# clean a data set before training. ``example_weights_`` come with a trained
-# network for free, use the trusted set, and the network itself was already
-# trained without the rows they flag.
+# clean a data set before training. ``example_weights_`` and
+# ``label_quality_`` come with the trained network at no extra cost, use the
+# trusted set, and the network itself was already trained without most of the
+# rows they flag. ``example_weights_`` says what training did with each row;
+# ``label_quality_`` is the sharper ranking of suspect labels, here and in the
+# quality benchmark.
