@@ -8,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -16,7 +17,7 @@ from torch import nn
 
 from ._meta import METHODS
 from ._modules import _ACTIVATIONS, MLP
-from ._net import MetaReweightNet
+from ._net import DivergedError, MetaReweightNet
 
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -83,6 +84,17 @@ default="adam"
         the same weights to float tolerance.
     device : str or torch.device, default="cpu"
         Where the network runs, e.g. ``"cuda"``.
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        Added to skorch's default callbacks, e.g.
+        ``skorch.callbacks.EarlyStopping(monitor="train_loss")`` or an
+        ``LRScheduler``. Deep-copied at every fit; the fitted copies are in
+        ``net_.callbacks_``.
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted estimator continues training its net
+        for ``max_epochs`` more epochs (with the current ``lr`` and
+        ``batch_size``; the architecture parameters are ignored) instead of
+        starting afresh. Without a new ``clean_val`` or ``clean_mask`` the
+        previous trusted set is kept.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, dropout and any sampling, without
         touching the caller's global torch or numpy random state. ``None``
@@ -112,7 +124,10 @@ default="adam"
         One weight per row of ``X``: the mean over epochs of ``w_i`` times the
         size of its batch, so 1.0 means "weighted as in plain training" and 0
         means "never trained on". Rows marked by ``clean_mask`` get NaN when
-        ``train_on_clean=False``.
+        ``train_on_clean=False``. After a warm-started ``fit`` or a
+        ``partial_fit`` it covers the rows of that call, averaged over the
+        epochs of that call only; an epoch cut short by ``KeyboardInterrupt``
+        is left out (all NaN if none was completed).
     label_quality_ : ndarray of shape (n_samples,)
         Per row of ``X``, the fitted model's predicted probability of the
         row's given label. Mislabelled rows, down-weighted during training,
@@ -135,6 +150,22 @@ default="adam"
     - neither: a ``UserWarning``, then a class-balanced sample of up to 10
       training rows per class serves as the trusted set. That helps with class
       imbalance, not with label noise.
+
+    A trusted set lacking some classes of ``y`` gives a ``UserWarning``, not
+    an error: rows of the missing classes are still weighted, by how they
+    affect the loss of the classes it has.
+
+    A ``KeyboardInterrupt`` stops training and ``fit`` returns the model as
+    trained so far, usable as usual; ``partial_fit`` or ``warm_start=True``
+    continue from it. A loss or parameter that becomes NaN or infinite raises
+    :class:`~sk_l2rw.DivergedError` and leaves the estimator unfitted. A
+    warning (``ConvergenceWarning``) counts the epochs in which every batch
+    got weight 0, i.e. in which the network did not learn.
+
+    Save a fitted estimator with ``pickle`` or ``joblib.dump``; it keeps its
+    trusted set and can go on training (``partial_fit``). Its tensors are
+    pickled through skorch, which loads a model fitted on a GPU onto the CPU
+    (with a warning) where no GPU is present.
 
     Examples
     --------
@@ -163,6 +194,8 @@ default="adam"
         "train_on_clean": ["boolean"],
         "meta_method": [StrOptions(set(METHODS))],
         "device": [str, torch.device],
+        "callbacks": [None, list],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -182,6 +215,8 @@ default="adam"
         train_on_clean=True,
         meta_method="auto",
         device="cpu",
+        callbacks=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -197,12 +232,18 @@ default="adam"
         self.train_on_clean = train_on_clean
         self.meta_method = meta_method
         self.device = device
+        self.callbacks = callbacks
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, clean_val=None, clean_mask=None):
         """Fit the network, reweighting every batch against the trusted set.
+
+        With ``warm_start=True`` and a fitted net, training continues from it
+        for ``max_epochs`` more epochs, keeping the previous trusted set unless
+        ``clean_val`` or ``clean_mask`` is given.
 
         Parameters
         ----------
@@ -221,53 +262,136 @@ default="adam"
         self : MetaReweightClassifier
             The fitted estimator.
         """
+        warm = self.warm_start and hasattr(self, "net_")
+        return self._fit(X, y, clean_val, clean_mask, epochs=self.max_epochs, warm=warm)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, *, classes=None, clean_val=None, clean_mask=None):
+        """Train one more epoch.
+
+        The first call builds the net as ``fit`` does. Later calls continue
+        from it, keeping the previous trusted set unless ``clean_val`` or
+        ``clean_mask`` is given; their ``y`` must hold classes of the first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training features (numeric).
+        y : array-like of shape (n_samples,)
+            Training labels, possibly noisy.
+        classes : array-like of shape (n_classes,), default=None
+            Every class, on the first call, when ``y`` may not show them all.
+            Ignored afterwards.
+        clean_val : tuple (X_clean, y_clean), default=None
+            A separate trusted set, as in :meth:`fit`.
+        clean_mask : array-like of bool, shape (n_samples,), default=None
+            Marks the rows of ``X`` whose labels are trusted, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : MetaReweightClassifier
+            The estimator, trained one more epoch.
+        """
+        warm = hasattr(self, "net_")
+        return self._fit(X, y, clean_val, clean_mask, epochs=1, warm=warm, classes=classes)
+
+    def __sklearn_is_fitted__(self):
+        # A fit that diverged removes net_ but may leave classes_ behind.
+        return hasattr(self, "net_")
+
+    def _fit(self, X, y, clean_val, clean_mask, *, epochs, warm, classes=None):
         device = self._check_device()
         optimizer = self._check_optimizer()
-        X, y = validate_data(self, X, y, dtype=np.float32)
+        X, y = self._validate(X, y, reset=not warm)
         check_classification_targets(y)
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
+        if not warm:
+            self.classes_ = np.unique(y if classes is None else classes)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"y must contain at least 2 classes; got 1 class: {self.classes_[0]!r}."
+                )
+        unseen = np.setdiff1d(y, self.classes_)
+        if len(unseen):
             raise ValueError(
-                "y must contain at least 2 classes; got 1 class: "
-                f"{self.classes_[0]!r}."
+                f"y has labels {unseen.tolist()} not among the classes "
+                f"{self.classes_.tolist()} of the first fit or of `classes`."
             )
+        y_enc = np.searchsorted(self.classes_, y)
         rng = check_random_state(self.random_state)
-        X_train, y_train, X_clean, y_clean, rows = self._split_trusted(
-            X, y_enc, clean_val, clean_mask, rng
-        )
+        if warm and clean_val is None and clean_mask is None:
+            X_train, y_train, trusted, rows = X, y_enc, None, np.arange(len(X))
+        else:
+            X_train, y_train, X_clean, y_clean, rows = self._split_trusted(
+                X, y_enc, clean_val, clean_mask, rng
+            )
+            trusted = X_clean, y_clean
         n_classes = len(self.classes_)
         seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
+        if warm and seed is not None:
+            # Another shuffle on each call, still fixed by random_state.
+            seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
         with _seeded(seed, device):
-            module = self._build_module(n_classes)
-            self.net_ = MetaReweightNet(
-                module,
-                criterion=nn.CrossEntropyLoss,
-                optimizer=optimizer[0],
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                train_split=None,
-                classes=list(range(n_classes)),
-                device=device,
-                verbose=self.verbose,
-                meta_method=self.meta_method,
-                clean_batch_size=self.clean_batch_size,
-                **{f"optimizer__{k}": v for k, v in optimizer[1].items()},
-            )
-            self.net_.initialize()
-            self._check_module_output(X[:2], n_classes)
-            self.net_.set_trusted(X_clean, y_clean)
-            # partial_fit: fit would initialize the (already checked) net again.
-            self.net_.partial_fit(X_train, y_train)
+            if warm:
+                self.net_.set_params(lr=self.lr, batch_size=self.batch_size)
+            else:
+                self.net_ = self._new_net(n_classes, optimizer, device)
+                self._check_module_output(X[:2], n_classes)
+            if trusted is not None:
+                self.net_.set_trusted(*trusted)
+            first_epoch = len(self.net_.history)
+            try:
+                # partial_fit: fit would initialize the (already checked) net again.
+                self.net_.partial_fit(X_train, y_train, epochs=epochs)
+            except DivergedError:
+                # Never leave a NaN model behind: the estimator is unfitted again.
+                for name in ("net_", "history_", "example_weights_"):
+                    self.__dict__.pop(name, None)
+                raise
         self.history_ = self.net_.history
-        weights = self.net_.weight_sums_ / max(self.net_.weight_epochs_, 1)
+        self._warn_skipped_epochs(first_epoch)
+        n_epochs = self.net_.weight_epochs_
+        weights = self.net_.weight_sums_ / (n_epochs if n_epochs else np.nan)
         self.example_weights_ = np.full(len(X), np.nan)
         self.example_weights_[rows] = weights[: len(rows)]
         # The reweighted model's probability of each row's given label: it
         # ranks mislabelled rows better than the epoch-averaged weights do.
-        proba = self.net_.predict_proba(X)
+        with torch.random.fork_rng(devices=[]):  # as in predict_proba
+            proba = self.net_.predict_proba(X)
         self.label_quality_ = proba[np.arange(len(X)), y_enc].astype(np.float64)
         return self
+
+    def _new_net(self, n_classes, optimizer, device):
+        module = self._build_module(n_classes)
+        net = MetaReweightNet(
+            module,
+            criterion=nn.CrossEntropyLoss,
+            optimizer=optimizer[0],
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            classes=list(range(n_classes)),
+            device=device,
+            verbose=self.verbose,
+            callbacks=None if self.callbacks is None else copy.deepcopy(list(self.callbacks)),
+            meta_method=self.meta_method,
+            clean_batch_size=self.clean_batch_size,
+            **{f"optimizer__{k}": v for k, v in optimizer[1].items()},
+        )
+        return net.initialize()
+
+    def _warn_skipped_epochs(self, first_epoch):
+        epochs = [e for e in self.net_.history[first_epoch:] if "all_zero_batches" in e]
+        dead = [e for e in epochs if e["all_zero_batches"] == len(e["batches"]) > 0]
+        if dead:
+            warnings.warn(
+                f"Every training batch got weight 0 in {len(dead)} of {len(epochs)} "
+                "epochs, so the network did not learn in them: no training row's "
+                "gradient agreed with the trusted set's. Check that the trusted "
+                "labels are right and encoded like y, or give a larger trusted set.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
@@ -282,7 +406,7 @@ default="adam"
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = self._validate(X, reset=False)
         # skorch's DataLoader draws a seed from the global generator: keep the
         # caller's random state untouched by prediction.
         with torch.random.fork_rng(devices=[]):
@@ -304,6 +428,17 @@ default="adam"
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     # -- helpers ---------------------------------------------------------------
+
+    def _validate(self, X, y="no_validation", *, reset):
+        try:
+            return validate_data(self, X, y, dtype=np.float32, reset=reset)
+        except ValueError as exc:
+            if "could not convert" not in str(exc):
+                raise
+            raise ValueError(
+                "X must be numeric; encode string or categorical columns first "
+                f"(e.g. with sklearn.preprocessing.OneHotEncoder): {exc}"
+            ) from None
 
     def _check_device(self):
         try:
@@ -409,9 +544,9 @@ default="adam"
             )
         X_clean, y_clean = clean_val
         try:
-            X_clean = validate_data(self, X_clean, dtype=np.float32, reset=False)
-        except ValueError as exc:
-            raise ValueError(f"clean_val[0] (X_clean): {exc}") from None
+            X_clean = self._validate(X_clean, reset=False)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"clean_val[0] (X_clean): {exc}") from None
         y_clean = check_array(
             y_clean, ensure_2d=False, dtype=None, input_name="clean_val[1] (y_clean)"
         )
@@ -443,7 +578,9 @@ default="adam"
 
 
 def _check_clean_mask(clean_mask, n):
-    mask = check_array(clean_mask, ensure_2d=False, dtype=None, input_name="clean_mask")
+    mask = check_array(
+        clean_mask, ensure_2d=False, ensure_min_samples=0, dtype=None, input_name="clean_mask"
+    )
     if mask.dtype != bool:
         raise TypeError(f"clean_mask must be a boolean array; got dtype {mask.dtype}.")
     if mask.shape != (n,):

@@ -127,6 +127,9 @@ class MetaReweightNet(NeuralNetClassifier):
     'MLP'
     """
 
+    # Pickled like module_: a net fitted on a GPU unpickles onto the CPU.
+    cuda_dependent_attributes_ = ["trusted_X_", "trusted_y_"]
+
     def __init__(self, module, *args, meta_method="auto", clean_batch_size=None, **kwargs):
         kwargs.setdefault("iterator_train__sampler", RowSampler())
         kwargs.setdefault("iterator_train__shuffle", False)
