@@ -71,7 +71,6 @@ sphinx_gallery_conf = {
 
 html_theme = "furo"
 html_title = f"sk_l2rw {release}"
-html_static_path = ["_static"]
 html_show_sourcelink = False
 
 # -- Benchmarks: include whichever committed tables exist -------------------
