@@ -300,6 +300,9 @@ default="adam"
         return hasattr(self, "net_")
 
     def _fit(self, X, y, clean_val, clean_mask, *, epochs, warm, classes=None):
+        if not warm:
+            # A fresh fit that fails leaves no stale net behind new classes_.
+            self.__dict__.pop("net_", None)
         device = self._check_device()
         optimizer = self._check_optimizer()
         X, y = self._validate(X, y, reset=not warm)
@@ -334,8 +337,9 @@ default="adam"
             if warm:
                 self.net_.set_params(lr=self.lr, batch_size=self.batch_size)
             else:
-                self.net_ = self._new_net(n_classes, optimizer, device)
-                self._check_module_output(X[:2], n_classes)
+                net = self._new_net(n_classes, optimizer, device)
+                self._check_module_output(net, X[:2], n_classes)
+                self.net_ = net
             if trusted is not None:
                 self.net_.set_trusted(*trusted)
             first_epoch = len(self.net_.history)
@@ -481,12 +485,12 @@ default="adam"
             )
         return module
 
-    def _check_module_output(self, X, n_classes):
-        module = self.net_.module_
+    def _check_module_output(self, net, X, n_classes):
+        module = net.module_
         was_training = module.training
         module.eval()
         with torch.no_grad():
-            out = module(torch.as_tensor(X, device=self.net_.device))
+            out = module(torch.as_tensor(X, device=net.device))
         module.train(was_training)
         shape = tuple(getattr(out, "shape", ()))
         if not isinstance(out, torch.Tensor) or shape != (len(X), n_classes):

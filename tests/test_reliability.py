@@ -120,6 +120,15 @@ def test_no_dead_epoch_warning_on_ordinary_fit(data):
     assert all(z < 5 for z in clf.history_[:, "all_zero_batches"])
 
 
+def test_failed_refit_leaves_no_stale_model(data):
+    X, y, mask = data
+    clf = MetaReweightClassifier(**TINY).fit(X, y, clean_mask=mask)
+    with pytest.raises(ValueError, match=r"logits of shape \(n_rows, 2\)"):
+        clf.set_params(module=nn.Linear(4, 3)).fit(X[:, :4], y % 2, clean_mask=mask)
+    with pytest.raises(NotFittedError):
+        clf.predict(X[:, :4])
+
+
 # -- interruption, callbacks, warm start, partial_fit -------------------------------
 
 
