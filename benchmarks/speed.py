@@ -192,7 +192,11 @@ def main():
 
 
 def render(results, repeats, quick):
-    cmd = "python benchmarks/speed.py" + (" --quick" if quick else "") + " --out docs/benchmarks/speed.md"
+    cmd = (
+        "python benchmarks/speed.py"
+        + (" --quick" if quick else "")
+        + " --out docs/benchmarks/speed.md"
+    )
     lines = [
         "# Speed",
         "",
@@ -203,7 +207,8 @@ def render(results, repeats, quick):
         "",
         "## Fit time: MetaReweightClassifier / skorch NeuralNetClassifier",
         "",
-        "| net | rows | plain skorch (s) | meta, fast path (s) | ratio | paper recipe (s) | ratio | fast vs recipe |",
+        "| net | rows | plain skorch (s) | meta, fast path (s) | ratio "
+        "| paper recipe (s) | ratio | fast vs recipe |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results["fits"]:
@@ -223,7 +228,8 @@ def render(results, repeats, quick):
         "",
         "## One step in pure torch (no data loading), n = 128 training, m = 100 trusted rows",
         "",
-        "| net | plain step (ms) | fast (ms) | ratio | general (ms) | ratio | recipe (ms) | ratio |",
+        "| net | plain step (ms) | fast (ms) | ratio | general (ms) | ratio "
+        "| recipe (ms) | ratio |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for net, s in results["steps"].items():

@@ -96,7 +96,9 @@ def fast_path_problem(module):
                 f"it contains {type(sub).__name__}; only Linear layers and "
                 "parameter-free elementwise activations or Dropout are supported"
             )
-    own = {id(p) for lin in module.modules() if isinstance(lin, nn.Linear) for p in lin.parameters()}
+    own = {
+        id(p) for lin in module.modules() if isinstance(lin, nn.Linear) for p in lin.parameters()
+    }
     if any(id(p) not in own for p in module.parameters()):
         return "it has parameters outside its Linear layers"
     if not seen:
@@ -224,67 +226,59 @@ def _recipe_step(module, x, y, xc, yc, loss_fn):
     return MetaStep(weights, losses.detach(), clean_virtual.detach(), logits.detach())
 
 
-class _LinearTape:
-    """Records each Linear layer's input and output during forwards."""
-
-    def __init__(self, module):
-        self.layers = [m for m in module.modules() if isinstance(m, nn.Linear)]
-        self.inputs, self.outputs = [], []
-        self._hooks = [lin.register_forward_hook(self._record) for lin in self.layers]
-
-    def _record(self, layer, inputs, output):
-        self.inputs.append(inputs[0].detach())
-        self.outputs.append(output)
-
-    def take(self):
-        inputs, outputs = self.inputs, self.outputs
-        self.inputs, self.outputs = [], []
-        return inputs, outputs
-
-    def close(self):
-        for h in self._hooks:
-            h.remove()
+def _leaves(module):
+    """The leaf modules of a (nested) plain Sequential, in forward order."""
+    for child in module:
+        if isinstance(child, nn.Sequential):
+            yield from _leaves(child)
+        else:
+            yield child
 
 
-def _has_dropout(module):
-    return any(isinstance(m, nn.Dropout) and m.training and m.p > 0 for m in module.modules())
+def _taped_forward(leaves, x):
+    """Sequential's forward, keeping each Linear layer's input and output."""
+    inputs, outputs = [], []
+    for leaf in leaves:
+        if isinstance(leaf, nn.Linear):
+            inputs.append(x.detach())
+            x = leaf(x)
+            outputs.append(x)
+        else:
+            x = leaf(x)
+    return x, inputs, outputs
 
 
 def _fast_step(module, x, y, xc, yc, loss_fn):
     n = x.shape[0]
-    tape = _LinearTape(module)
-    try:
-        if _has_dropout(module):
-            # Separate forwards keep the training rows' dropout masks identical
-            # to those of a plain forward over the batch (and to the recipe's).
-            logits = module(x)
-            losses = loss_fn(logits, y)
-            a_t, z_t = tape.take()
-            g_t = torch.autograd.grad(losses.sum(), z_t)
-            clean_loss = loss_fn(module(xc), yc).mean()
-            a_c, z_c = tape.take()
-            g_c = torch.autograd.grad(clean_loss, z_c)
-        else:
-            # Rows are independent through Linear and elementwise layers: one
-            # forward and one backward over both sets give every a_i and g_i.
-            out = module(torch.cat([x, xc]))
-            logits = out[:n]
-            losses = loss_fn(logits, y)
-            clean_loss = loss_fn(out[n:], yc).mean()
-            a, z = tape.take()
-            g = torch.autograd.grad(losses.sum() + clean_loss, z)
-            a_t, a_c = [t[:n] for t in a], [t[n:] for t in a]
-            g_t, g_c = [t[:n] for t in g], [t[n:] for t in g]
-    finally:
-        tape.close()
+    leaves = list(_leaves(module))
+    layers = [leaf for leaf in leaves if isinstance(leaf, nn.Linear)]
+    if any(isinstance(leaf, nn.Dropout) and leaf.training and leaf.p > 0 for leaf in leaves):
+        # Separate forwards keep the training rows' dropout masks identical
+        # to those of a plain forward over the batch (and to the recipe's).
+        logits, a_t, z_t = _taped_forward(leaves, x)
+        losses = loss_fn(logits, y)
+        g_t = torch.autograd.grad(losses.sum(), z_t)
+        out_c, a_c, z_c = _taped_forward(leaves, xc)
+        clean_loss = loss_fn(out_c, yc).mean()
+        g_c = torch.autograd.grad(clean_loss, z_c)
+    else:
+        # Rows are independent through Linear and elementwise layers: one
+        # forward and one backward over both sets give every a_i and g_i.
+        out, a, z = _taped_forward(leaves, torch.cat([x, xc]))
+        all_losses = loss_fn(out, torch.cat([y, yc]))
+        logits, losses, clean_loss = out[:n], all_losses[:n], all_losses[n:].mean()
+        g = torch.autograd.grad(losses.sum() + clean_loss, z)
+        a_t, a_c = [t[:n] for t in a], [t[n:] for t in a]
+        g_t, g_c = [t[:n] for t in g], [t[n:] for t in g]
 
-    u = torch.zeros(n, dtype=losses.dtype, device=losses.device)
-    for layer, at, gt, ac, gc in zip(tape.layers, a_t, g_t, a_c, g_c):
-        u += _layer_scores(at, gt, ac, gc, has_bias=layer.bias is not None)
+    u = sum(
+        _layer_scores(at, gt, ac, gc, has_bias=layer.bias is not None)
+        for layer, at, gt, ac, gc in zip(layers, a_t, g_t, a_c, g_c)
+    )
     weights = normalise(u)
     if weights.sum() > 0:
-        for layer, at, gt in zip(tape.layers, a_t, g_t):
-            gw = gt * weights[:, None].to(gt.dtype)
+        for layer, at, gt in zip(layers, a_t, g_t):
+            gw = gt * weights[:, None]
             layer.weight.grad = gw.T @ at
             if layer.bias is not None:
                 layer.bias.grad = gw.sum(0)

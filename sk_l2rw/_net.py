@@ -213,7 +213,9 @@ class MetaReweightNet(NeuralNetClassifier):
         if batches:
             sizes = [b["train_batch_size"] for b in batches]
             for key in _BATCH_KEYS:
-                self.history.record(key, float(np.average([b[key] for b in batches], weights=sizes)))
+                self.history.record(
+                    key, float(np.average([b[key] for b in batches], weights=sizes))
+                )
         self.history.record("all_zero_batches", self.all_zero_batches_)
         self.all_zero_batches_ = 0
         self.weight_epochs_ += 1

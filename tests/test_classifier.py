@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import sklearn
 import torch
-from skorch import NeuralNetClassifier
 from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch import NeuralNetClassifier
 from torch import nn
 
 from sk_l2rw import MLP, MetaReweightClassifier
@@ -115,13 +115,13 @@ def test_no_trusted_set_warns_and_fits(blobs):
 
 def test_random_state_reproducible_and_rng_untouched(blobs):
     X, y, mask = blobs
-    torch_state, np_state = torch.get_rng_state(), np.random.get_state()
+    torch_state, np_state = torch.get_rng_state(), np.random.get_state()  # noqa: NPY002
     a = MetaReweightClassifier(**FAST).fit(X, y, clean_mask=mask)
     b = MetaReweightClassifier(**FAST).fit(X, y, clean_mask=mask)
     np.testing.assert_array_equal(a.example_weights_, b.example_weights_)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     assert torch.equal(torch.get_rng_state(), torch_state)
-    assert np.random.get_state()[1].tolist() == np_state[1].tolist()
+    assert np.random.get_state()[1].tolist() == np_state[1].tolist()  # noqa: NPY002
 
 
 def test_pickle_round_trip(blobs):

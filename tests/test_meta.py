@@ -104,7 +104,9 @@ def test_float32_matches_recipe(method):
     torch.testing.assert_close(step.weights, w_ref, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("bias, expected", [(False, [0.25, 0, 0.5, 0.25]), (True, [0.4, 0, 0.6, 0])])
+@pytest.mark.parametrize(
+    "bias, expected", [(False, [0.25, 0, 0.5, 0.25]), (True, [0.4, 0, 0.6, 0])]
+)
 @pytest.mark.parametrize("method", METHODS)
 def test_hand_computed_case(method, bias, expected):
     # W = 0 gives p = (1/2, 1/2), so dl_i/dz_i = p - onehot(y_i) = +-(1/2, -1/2).
@@ -136,7 +138,13 @@ def test_all_zero_weights_leave_no_gradient(method):
 
 
 @pytest.mark.parametrize("method", ["general", "recipe"])
-@pytest.mark.parametrize("make", [Residual, lambda: nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))])
+@pytest.mark.parametrize(
+    "make",
+    [
+        Residual,
+        lambda: nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)),
+    ],
+)
 def test_general_modules_match_recipe(make, method):
     torch.manual_seed(3)
     module = make().double()
