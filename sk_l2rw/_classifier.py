@@ -75,6 +75,15 @@ default="adam"
         others). With ``clean_val`` they are appended to ``X``; with
         ``clean_mask`` they stay in place. When False, ``clean_mask`` rows are
         used only as the trusted set.
+    refine_epochs : "auto" or int, default="auto"
+        Passes, after the ``max_epochs`` meta-reweighted ones, of plain
+        training (mean loss, same optimizer) on the training rows the
+        reweighted model finds clean: those it gives a probability of at
+        least 0.5 for their label. The meta step spots mislabelled rows better
+        than it fits the data (its normalised weights put a batch's mass on
+        few rows); this phase fits the rows it kept. ``"auto"`` is
+        ``max_epochs // 5``. Not run by ``partial_fit``. Paper-exact:
+        ``refine_epochs=0``.
     meta_method : {"auto", "fast", "general", "recipe"}, default="auto"
         How the exact weights are computed. ``"fast"``: per-layer closed form
         for ``Sequential`` stacks of ``Linear`` layers and elementwise
@@ -194,6 +203,7 @@ default="adam"
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "clean_batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "train_on_clean": ["boolean"],
+        "refine_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "meta_method": [StrOptions(set(METHODS))],
         "device": [str, torch.device],
         "callbacks": [None, list],
@@ -215,6 +225,7 @@ default="adam"
         optimizer="adam",
         clean_batch_size=None,
         train_on_clean=True,
+        refine_epochs="auto",
         meta_method="auto",
         device="cpu",
         callbacks=None,
@@ -232,6 +243,7 @@ default="adam"
         self.optimizer = optimizer
         self.clean_batch_size = clean_batch_size
         self.train_on_clean = train_on_clean
+        self.refine_epochs = refine_epochs
         self.meta_method = meta_method
         self.device = device
         self.callbacks = callbacks
@@ -295,13 +307,15 @@ default="adam"
             The estimator, trained one more epoch.
         """
         warm = hasattr(self, "net_")
-        return self._fit(X, y, clean_val, clean_mask, epochs=1, warm=warm, classes=classes)
+        return self._fit(
+            X, y, clean_val, clean_mask, epochs=1, warm=warm, classes=classes, refine=False
+        )
 
     def __sklearn_is_fitted__(self):
         # A fit that diverged removes net_ but may leave classes_ behind.
         return hasattr(self, "net_")
 
-    def _fit(self, X, y, clean_val, clean_mask, *, epochs, warm, classes=None):
+    def _fit(self, X, y, clean_val, clean_mask, *, epochs, warm, classes=None, refine=True):
         if not warm:
             # A fresh fit that fails leaves no stale net behind new classes_.
             self.__dict__.pop("net_", None)
@@ -348,6 +362,8 @@ default="adam"
             try:
                 # partial_fit: fit would initialize the (already checked) net again.
                 self.net_.partial_fit(X_train, y_train, epochs=epochs)
+                if refine:
+                    self._refine(X_train, y_train)
             except DivergedError:
                 # Never leave a NaN model behind: the estimator is unfitted again.
                 for name in ("net_", "history_", "example_weights_"):
@@ -365,6 +381,32 @@ default="adam"
             proba = self.net_.predict_proba(X)
         self.label_quality_ = proba[np.arange(len(X)), y_enc].astype(np.float64)
         return self
+
+    def _refine(self, X, y):
+        """Plain training on the rows the reweighted model gives their label."""
+        epochs = self.max_epochs // 5 if self.refine_epochs == "auto" else self.refine_epochs
+        net = self.net_
+        with torch.random.fork_rng(devices=[]):  # as in predict_proba
+            proba = net.predict_proba(X)
+        keep = np.flatnonzero(proba[np.arange(len(y)), y] >= 0.5)
+        if not epochs or not len(keep):
+            return
+        X_keep = torch.as_tensor(X[keep], device=net.device)
+        y_keep = torch.as_tensor(y[keep], device=net.device)
+        net.module_.train()
+        for _ in range(epochs):
+            order = torch.randperm(len(keep)).to(net.device)
+            for start in range(0, len(keep), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                net.optimizer_.zero_grad()
+                loss = net.criterion_(net.module_(X_keep[idx]), y_keep[idx])
+                if not torch.isfinite(loss):
+                    raise DivergedError(
+                        f"Training diverged in the refinement after epoch {len(net.history)}: "
+                        f"the loss became {loss.item()}. Try a smaller lr (it is {self.lr})."
+                    )
+                loss.backward()
+                net.optimizer_.step()
 
     def _new_net(self, n_classes, optimizer, device):
         module = self._build_module(n_classes)
