@@ -78,6 +78,7 @@ html_show_sourcelink = False
 BENCHMARK_TABLES = (
     ("quality.md", "Quality"),
     ("speed.md", "Speed"),
+    ("speed_trusted_batch.md", "Speed against the trusted minibatch size"),
 )
 
 
