@@ -67,9 +67,10 @@ default="adam"
     clean_batch_size : int or None, default=None
         Trusted rows per step; ``None`` means ``batch_size``. A trusted set no
         larger than that is used whole at every step (as in the paper's MNIST
-        code); a larger one is cycled through in shuffled minibatches. A step
-        costs about ``(4 + 3 m / n) / 3`` plain steps in flops for ``m``
-        trusted and ``n`` training rows per step.
+        code); a larger one is cycled through in shuffled minibatches. With the
+        fast path a step costs about ``1 + 2 m / (3 n)`` plain steps in flops
+        for ``m`` trusted and ``n`` training rows per step (see the speed
+        benchmark).
     train_on_clean : bool, default=True
         Whether the trusted rows are also training rows (reweighted like the
         others). With ``clean_val`` they are appended to ``X``; with
