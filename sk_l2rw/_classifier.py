@@ -363,8 +363,16 @@ default="adam"
             try:
                 # partial_fit: fit would initialize the (already checked) net again.
                 self.net_.partial_fit(X_train, y_train, epochs=epochs)
-                if refine:
-                    self._refine(X_train, y_train)
+                # skorch ends training quietly on KeyboardInterrupt; then stop.
+                interrupted = len(self.net_.history) - first_epoch < epochs or (
+                    "train_loss" not in self.net_.history[-1]
+                )
+                if refine and not interrupted:
+                    try:
+                        self._refine(X_train, y_train)
+                    except KeyboardInterrupt:
+                        # As skorch does for its epochs: stop, keep the model.
+                        pass
             except DivergedError:
                 # Never leave a NaN model behind: the estimator is unfitted again.
                 for name in ("net_", "history_", "example_weights_"):
@@ -378,18 +386,27 @@ default="adam"
         self.example_weights_[rows] = weights[: len(rows)]
         # The reweighted model's probability of each row's given label: it
         # ranks mislabelled rows better than the epoch-averaged weights do.
-        with torch.random.fork_rng(devices=[]):  # as in predict_proba
-            proba = self.net_.predict_proba(X)
-        self.label_quality_ = proba[np.arange(len(X)), y_enc].astype(np.float64)
+        self.label_quality_ = self._given_label_proba(X, y_enc)
         return self
+
+    def _given_label_proba(self, X, y, chunk=65536):
+        """Each row's predicted probability of its label ``y`` (encoded).
+
+        In chunks, so that memory stays flat in the number of rows rather than
+        holding the whole (n_samples, n_classes) matrix.
+        """
+        out = np.empty(len(X))
+        with torch.random.fork_rng(devices=[]):  # as in predict_proba
+            for start in range(0, len(X), chunk):
+                proba = self.net_.predict_proba(X[start : start + chunk])
+                out[start : start + chunk] = proba[np.arange(len(proba)), y[start : start + chunk]]
+        return out
 
     def _refine(self, X, y):
         """Plain training on the rows the reweighted model gives their label."""
         epochs = self.max_epochs // 5 if self.refine_epochs == "auto" else self.refine_epochs
         net = self.net_
-        with torch.random.fork_rng(devices=[]):  # as in predict_proba
-            proba = net.predict_proba(X)
-        keep = np.flatnonzero(proba[np.arange(len(y)), y] >= 0.5)
+        keep = np.flatnonzero(self._given_label_proba(X, y) >= 0.5)
         if not epochs or not len(keep):
             return
         X_keep = torch.as_tensor(X[keep], device=net.device)

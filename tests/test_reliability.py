@@ -148,6 +148,36 @@ def test_keyboard_interrupt_keeps_a_usable_model(data):
     assert len(stopped.history_) == 3
 
 
+def test_keyboard_interrupt_during_refinement_keeps_a_usable_model(data):
+    X, y, mask = data
+
+    def interrupt_in_training(module, inputs):
+        # The fast meta path runs the layers itself; only the refinement
+        # epochs call the whole module in train mode.
+        if module.training:
+            raise KeyboardInterrupt
+
+    module = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+    module.register_forward_pre_hook(interrupt_in_training)
+    clf = MetaReweightClassifier(**{**TINY, "max_epochs": 5}, module=module)
+    clf.fit(X, y, clean_mask=mask)
+    assert clf.net_.meta_method_ == "fast"
+    assert len(clf.history_) == 5
+    assert np.isfinite(clf.label_quality_).all()
+    assert np.isin(clf.predict(X), clf.classes_).all()
+
+
+def test_keyboard_interrupt_skips_refinement(data, monkeypatch):
+    X, y, mask = data
+    refined = []
+    monkeypatch.setattr(MetaReweightClassifier, "_refine", lambda self, X, y: refined.append(1))
+    clf = MetaReweightClassifier(**{**TINY, "max_epochs": 5}, callbacks=[StopAt(epoch=2, batch=1)])
+    clf.fit(X, y, clean_mask=mask)
+    assert refined == []
+    MetaReweightClassifier(**{**TINY, "max_epochs": 5}).fit(X, y, clean_mask=mask)
+    assert refined == [1]
+
+
 def test_keyboard_interrupt_in_first_epoch(data):
     X, y, mask = data
     clf = MetaReweightClassifier(**TINY, callbacks=[StopAt(epoch=1, batch=1)])
