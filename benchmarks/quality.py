@@ -317,6 +317,7 @@ def _order(name):
 def assemble(out_dir, command):
     """Markdown table from every scenario JSON in ``out_dir``."""
     results = [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))]
+    results = [r for r in results if "scenario" in r]  # not e.g. speed.py's speed.json
     results.sort(key=lambda r: _order(r["scenario"]))
     lines = [
         "# Quality benchmark",
@@ -329,8 +330,9 @@ def assemble(out_dir, command):
         "",
         "Protocol: `benchmarks/quality.py` (docstring). Same MLP (1 hidden layer of 100), Adam,",
         "lr 1e-3, batch 128 and epochs for every method; `l2rw` is `MetaReweightClassifier`",
-        "with its defaults (`max_epochs` = the scenario's epochs, then `max_epochs // 5`",
-        "refinement epochs on the rows it keeps); `l2rw-exact` is the paper's step alone",
+        "with its defaults (`max_epochs` = the scenario's epochs, then `max_epochs` refinement",
+        "epochs on the rows it keeps, classes weighted to the trusted set); `l2rw-exact` is",
+        "the paper's step alone",
         "(`refine_epochs=0`). Generated imbalance data: 20k training rows, 5 epochs for every",
         "method. Mean ± std over seeds. `gap closed` is",
         "(l2rw − plain) / (oracle − plain); `margin` is l2rw minus the best non-oracle baseline.",

@@ -29,11 +29,13 @@ import quality  # noqa: E402
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
 
 
-def _continue(clf, X, y, mask, epochs, seed):
+def _continue(clf, X, y, mask, epochs, seed, class_weight=None):
     """Continue training ``clf``'s module with its optimizer, plain mean loss on ``mask`` rows."""
     module, optimizer = clf.net_.module_, clf.net_.optimizer_
     X = torch.as_tensor(X[mask], dtype=torch.float32)
     y = torch.as_tensor(np.searchsorted(clf.classes_, y[mask]))
+    if class_weight is not None:
+        class_weight = torch.as_tensor(class_weight, dtype=torch.float32)
     gen = torch.Generator().manual_seed(seed)
     module.train()
     for _ in range(epochs):
@@ -41,7 +43,7 @@ def _continue(clf, X, y, mask, epochs, seed):
         for start in range(0, len(y), clf.batch_size):
             idx = perm[start : start + clf.batch_size]
             optimizer.zero_grad()
-            F.cross_entropy(module(X[idx]), y[idx]).backward()
+            F.cross_entropy(module(X[idx]), y[idx], weight=class_weight).backward()
             optimizer.step()
     module.eval()
 
@@ -53,6 +55,50 @@ def _fine_tune(epochs):
         _continue(clf, X, y, trusted, epochs, seed)
 
     return {}, after
+
+
+def _refit_kept(epochs_factor=1.0, with_trusted=True):
+    """Paper-exact fit, then a fresh net trained (plain) on the rows it keeps."""
+
+    def after(clf, X, y, trusted, seed):
+        keep = clf.label_quality_ >= 0.5
+        if with_trusted:
+            keep |= trusted
+        torch.manual_seed(seed)
+        for layer in clf.net_.module_.modules():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+        clf.net_.initialize_optimizer()
+        n_epochs = max(1, round(clf.max_epochs * epochs_factor))
+        _continue(clf, X, y, keep, n_epochs, seed)
+
+    return {"refine_epochs": 0}, after
+
+
+def _refine_argmax():
+    """Paper-exact fit, then max_epochs // 5 plain epochs on the rows whose label is the argmax."""
+
+    def after(clf, X, y, trusted, seed):
+        proba = clf.predict_proba(X)
+        keep = clf.classes_[proba.argmax(1)] == y
+        _continue(clf, X, y, keep, clf.max_epochs // 5, seed)
+
+    return {"refine_epochs": 0}, after
+
+
+def _refine_trusted_prior(epochs_of):
+    """Paper-exact fit, then plain epochs on the kept rows, classes weighted to the trusted set."""
+
+    def after(clf, X, y, trusted, seed):
+        keep = clf.label_quality_ >= 0.5
+        enc = np.searchsorted(clf.classes_, y)
+        k = len(clf.classes_)
+        prior = np.bincount(enc[trusted], minlength=k) / trusted.sum()
+        kept = np.bincount(enc[keep], minlength=k) / keep.sum()
+        weight = np.where(kept > 0, prior / np.maximum(kept, 1e-12), 0.0)
+        _continue(clf, X, y, keep, epochs_of(clf.max_epochs), seed, class_weight=weight)
+
+    return {"refine_epochs": 0}, after
 
 
 VARIANTS = {
@@ -67,6 +113,15 @@ VARIANTS = {
         None,
     ),
     "fine-tune-50": lambda epochs: _fine_tune(50),
+    "refine_epochs=max_epochs": lambda epochs: ({"refine_epochs": epochs}, None),
+    "refit-kept": lambda epochs: _refit_kept(),
+    "refine-keep-argmax": lambda epochs: _refine_argmax(),
+    "refine-prior-auto": lambda epochs: _refine_trusted_prior(lambda e: e // 5),
+    "refine-prior-max": lambda epochs: _refine_trusted_prior(lambda e: e),
+    "train_on_clean=False,refine_epochs=max_epochs": lambda epochs: (
+        {"train_on_clean": False, "refine_epochs": epochs},
+        None,
+    ),
 }
 
 

@@ -64,7 +64,7 @@ def test_noisy_digits_beats_plain_training(noisy_digits):
     ).fit(X, y_noisy)
     acc_meta = clf.score(X_te, y_te)
     acc_plain = plain.score(X_te.astype(np.float32), y_te)
-    # Measured with these seeds (default refine_epochs): 0.956 vs 0.843.
+    # Measured with these seeds (default refine_epochs): 0.959 vs 0.843.
     assert acc_meta >= acc_plain + 0.05, (acc_meta, acc_plain)
     w = clf.example_weights_
     assert w[flipped].mean() < 0.5 * w[~flipped].mean()

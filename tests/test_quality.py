@@ -76,13 +76,33 @@ def test_refine_epochs_follow_the_meta_epochs(noisy_digits):
     assert len(exact.history_) == len(refined.history_) == 5
     np.testing.assert_allclose(exact.example_weights_, refined.example_weights_)
     assert not np.allclose(exact.predict_proba(X_tr), refined.predict_proba(X_tr))
-    # "auto" is max_epochs // 5: no refinement with 4 epochs.
-    auto4 = MetaReweightClassifier(**{**params, "max_epochs": 4})
-    exact4 = MetaReweightClassifier(refine_epochs=0, **{**params, "max_epochs": 4})
-    np.testing.assert_allclose(
-        auto4.fit(X_tr, y_fit, clean_mask=trusted).predict_proba(X_tr),
-        exact4.fit(X_tr, y_fit, clean_mask=trusted).predict_proba(X_tr),
-    )
+    # "auto" is max_epochs.
+    auto = MetaReweightClassifier(**params).fit(X_tr, y_fit, clean_mask=trusted)
+    same = MetaReweightClassifier(refine_epochs=5, **params).fit(X_tr, y_fit, clean_mask=trusted)
+    np.testing.assert_allclose(auto.predict_proba(X_tr), same.predict_proba(X_tr))
+    assert not np.allclose(auto.predict_proba(X_tr), refined.predict_proba(X_tr))
+
+
+def test_refinement_weights_classes_to_the_trusted_set():
+    # 95 % of the training rows in class 0, a balanced trusted set: the
+    # refinement's loss is class-balanced, so the minority class is not
+    # swamped (balanced accuracy well above a plain model's).
+    rng = np.random.RandomState(0)
+    n0, n1 = 1900, 100
+    X = np.r_[rng.normal(0, 1, (n0, 2)), rng.normal(1.5, 1, (n1, 2))].astype(np.float32)
+    y = np.r_[np.zeros(n0, int), np.ones(n1, int)]
+    trusted = np.zeros(len(y), bool)
+    trusted[:10] = trusted[n0 : n0 + 10] = True
+    X_te = np.r_[rng.normal(0, 1, (500, 2)), rng.normal(1.5, 1, (500, 2))].astype(np.float32)
+    y_te = np.r_[np.zeros(500, int), np.ones(500, int)]
+    params = dict(hidden_layer_sizes=(16,), max_epochs=5, lr=0.01, random_state=0)
+    exact = MetaReweightClassifier(refine_epochs=0, **params).fit(X, y, clean_mask=trusted)
+    refined = MetaReweightClassifier(**params).fit(X, y, clean_mask=trusted)
+    recall = [(m.predict(X_te)[y_te == 1] == 1).mean() for m in (exact, refined)]
+    # Measured: minority recall 0.842 paper-exact, 0.850 with the refinement,
+    # 0.628 with the same refinement unweighted (benchmarks/quality_variants.py's
+    # _continue on the kept rows).
+    assert recall[1] >= 0.75, recall
 
 
 @pytest.mark.parametrize("value", [-1, "never", 1.5])
