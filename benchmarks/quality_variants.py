@@ -10,6 +10,14 @@ Usage::
     python benchmarks/quality_variants.py --scenarios digits-uniform-40 --seeds 5
     python benchmarks/quality_variants.py --variants "default,refine_epochs=0 (paper-exact)" \\
         --scenarios digits-uniform-40,imb-synth-0.995
+
+``warmup-F``: the first ``F`` of ``max_epochs`` (at least 1, rounded) take plain
+mean-loss steps instead of meta steps (budget-neutral: the meta epochs are the
+rest), then the usual refinement; ``-cw`` weights the warm-up's classes to their
+share of the trusted set, as the refinement does::
+
+    python benchmarks/quality_variants.py --variants warmup-0.4,warmup-0.6,warmup-0.6-cw \\
+        --scenarios synth-matrix-40,trusted-1,trusted-3,digits-pair-30 --seeds 5
 """
 
 import argparse
@@ -27,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
+from sk_l2rw._net import MetaReweightNet  # noqa: E402
 
 
 def _continue(clf, X, y, mask, epochs, seed, class_weight=None):
@@ -101,6 +110,63 @@ def _refine_trusted_prior(epochs_of):
     return {"refine_epochs": 0}, after
 
 
+class _WarmupNet(MetaReweightNet):
+    """The first ``warmup_epochs_`` epochs take plain mean-loss steps (uniform weights).
+
+    Budget-neutral: they are the first of the ``max_epochs``, not extra ones,
+    and are left out of the example weights.
+    """
+
+    def train_step_single(self, batch, **fit_params):
+        if len(self.history) > self.warmup_epochs_:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = batch
+        x, y = Xi.to(self.device), yi.to(self.device)
+        self.iterator_train__sampler.take(len(y))
+        logits = self.module_(x)
+        loss = F.cross_entropy(logits, y, weight=self.warmup_class_weight_)
+        loss.backward()
+        return {"loss": loss, "y_pred": logits.detach()}
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.warmup_class_weight_ = None
+        if self.warmup_weighted_:
+            k = len(self.classes)
+            trusted = np.bincount(self.trusted_y_.numpy(), minlength=k) / len(self.trusted_y_)
+            train = np.bincount(np.asarray(y), minlength=k) / len(y)
+            ratio = np.where(train > 0, trusted / np.maximum(train, 1e-12), 0.0)
+            self.warmup_class_weight_ = torch.as_tensor(ratio, dtype=torch.float32)
+
+    def on_epoch_end(self, net, **kwargs):
+        warm = len(self.history) <= self.warmup_epochs_
+        super().on_epoch_end(net, **kwargs)
+        self.weight_epochs_ -= warm
+
+
+class _WarmupClassifier(MetaReweightClassifier):
+    def _new_net(self, n_classes, optimizer, device):
+        net = super()._new_net(n_classes, optimizer, device)
+        net.__class__ = _WarmupNet
+        net.warmup_epochs_ = self._warmup
+        net.warmup_weighted_ = getattr(self, "_warmup_weighted", False)
+        return net
+
+
+def _warmup(fraction, weighted=False, **params):
+    """The first ``fraction`` of max_epochs (at least 1) are plain epochs.
+
+    ``weighted``: their loss weights classes to their share of the trusted set.
+    """
+
+    def before(clf):
+        clf._warmup = max(1, round(fraction * clf.max_epochs))
+        clf._warmup_weighted = weighted
+
+    return params, None, before
+
+
 VARIANTS = {
     "default": lambda epochs: ({}, None),
     "refine_epochs=0 (paper-exact)": lambda epochs: ({"refine_epochs": 0}, None),
@@ -122,6 +188,14 @@ VARIANTS = {
         {"train_on_clean": False, "refine_epochs": epochs},
         None,
     ),
+    "warmup-0.1": lambda epochs: _warmup(0.1),
+    "warmup-0.2": lambda epochs: _warmup(0.2),
+    "warmup-0.4": lambda epochs: _warmup(0.4),
+    "warmup-0.5": lambda epochs: _warmup(0.5),
+    "warmup-0.6": lambda epochs: _warmup(0.6),
+    "warmup-0.4-cw": lambda epochs: _warmup(0.4, weighted=True),
+    "warmup-0.6-cw": lambda epochs: _warmup(0.6, weighted=True),
+    "warmup-0.2+train_on_clean=False": lambda epochs: _warmup(0.2, train_on_clean=False),
 }
 
 
@@ -132,8 +206,11 @@ def score(name, spec, variant, seed):
     else:
         X_tr, y_tr, y_fit, trusted, X_te, y_te = quality.noise_data(spec, seed)
         metric = accuracy_score
-    params, after = VARIANTS[variant](spec["epochs"])
-    clf = MetaReweightClassifier(max_epochs=spec["epochs"], random_state=seed, **params)
+    params, after, *before = VARIANTS[variant](spec["epochs"])
+    cls = _WarmupClassifier if before else MetaReweightClassifier
+    clf = cls(max_epochs=spec["epochs"], random_state=seed, **params)
+    for hook in before:
+        hook(clf)
     clf.fit(X_tr, y_fit, clean_mask=trusted)
     if after is not None:
         after(clf, X_tr, y_fit, trusted, seed)
