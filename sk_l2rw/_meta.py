@@ -184,6 +184,14 @@ def _set_grads(params, grads):
             p.grad = g.detach() if p.grad is None else p.grad + g.detach()
 
 
+def _weighted_update(params, u, losses):
+    """Normalise the scores; leave the weighted loss's gradient in ``.grad``."""
+    weights = normalise(u.detach())
+    if weights.sum() > 0:
+        _set_grads(params, torch.autograd.grad((weights * losses).sum(), params, allow_unused=True))
+    return weights
+
+
 def _general_step(module, x, y, xc, yc, loss_fn):
     params = _params(module)
     logits = module(x)
@@ -198,9 +206,7 @@ def _general_step(module, x, y, xc, yc, loss_fn):
         u = torch.zeros_like(losses)  # no parameter connects the two losses
     else:
         u = torch.autograd.grad(dot, eps)[0]
-    weights = normalise(u.detach())
-    if weights.sum() > 0:
-        _set_grads(params, torch.autograd.grad((weights * losses).sum(), params, allow_unused=True))
+    weights = _weighted_update(params, u, losses)
     return MetaStep(weights, losses.detach(), clean_loss.detach(), logits.detach())
 
 
@@ -218,10 +224,7 @@ def _recipe_step(module, x, y, xc, yc, loss_fn):
         clean_virtual = loss_fn(functional_call(module, virtual, (xc,)), yc).mean()
     (d_eps,) = torch.autograd.grad(clean_virtual, eps, allow_unused=True)
     u = torch.zeros_like(losses) if d_eps is None else -d_eps
-    weights = normalise(u.detach())
-    params = list(named.values())
-    if weights.sum() > 0:
-        _set_grads(params, torch.autograd.grad((weights * losses).sum(), params, allow_unused=True))
+    weights = _weighted_update(list(named.values()), u, losses)
     # At eps = 0 the virtual parameters equal theta, so this is L_c(theta).
     return MetaStep(weights, losses.detach(), clean_virtual.detach(), logits.detach())
 
