@@ -8,19 +8,24 @@ A variant becomes a default only if it wins across the scenarios.
 Usage::
 
     python benchmarks/quality_variants.py --scenarios digits-uniform-40 --seeds 5
-    python benchmarks/quality_variants.py --variants "default,refine_epochs=0 (paper-exact)" \\
+    python benchmarks/quality_variants.py --variants "default,paper-exact" \\
         --scenarios digits-uniform-40,imb-synth-0.995
 
-``warmup-F``: the first ``F`` of ``max_epochs`` (at least 1, rounded) take plain
-mean-loss steps instead of meta steps (budget-neutral: the meta epochs are the
-rest), then the usual refinement; ``-cw`` weights the warm-up's classes to their
-share of the trusted set, as the refinement does::
+Ablations of the defaults (see the user guide)::
 
-    python benchmarks/quality_variants.py --variants warmup-0.4,warmup-0.6,warmup-0.6-cw \\
-        --scenarios synth-matrix-40,trusted-1,trusted-3,digits-pair-30 --seeds 5
+    python benchmarks/quality_variants.py \\
+        --variants "default,warmup_epochs=0,no-meta (ablation),keep-final-p0.5" \\
+        --scenarios digits-uniform-40,digits-pair-30,synth-matrix-40,trusted-1 --seeds 5
+
+Variants: ``warmup_epochs=0`` / ``warmup-F`` (the share of ``max_epochs`` spent
+warming up), ``no-meta (ablation)`` (every epoch a plain warm-up epoch: what
+the meta step adds), ``keep-*`` (other rules for the rows refined on, e.g.
+``keep-final-p0.5``: the final model's probability of the label is at least
+0.5, the rule before ``label_quality_`` became a training record).
 """
 
 import argparse
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -35,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
-from sk_l2rw._net import MetaReweightNet  # noqa: E402
 
 
 def _continue(clf, X, y, mask, epochs, seed, class_weight=None):
@@ -66,110 +70,70 @@ def _fine_tune(epochs):
     return {}, after
 
 
-def _refit_kept(epochs_factor=1.0, with_trusted=True):
-    """Paper-exact fit, then a fresh net trained (plain) on the rows it keeps."""
+class _NoMeta(MetaReweightClassifier):
+    """Ablation: every one of the ``max_epochs`` epochs is a warm-up (plain) epoch."""
 
-    def after(clf, X, y, trusted, seed):
-        keep = clf.label_quality_ >= 0.5
-        if with_trusted:
-            keep |= trusted
-        torch.manual_seed(seed)
-        for layer in clf.net_.module_.modules():
-            if hasattr(layer, "reset_parameters"):
-                layer.reset_parameters()
-        clf.net_.initialize_optimizer()
-        n_epochs = max(1, round(clf.max_epochs * epochs_factor))
-        _continue(clf, X, y, keep, n_epochs, seed)
-
-    return {"refine_epochs": 0}, after
+    def _warmup_epochs(self):
+        return self.max_epochs
 
 
-def _refine_argmax():
-    """Paper-exact fit, then max_epochs // 5 plain epochs on the rows whose label is the argmax."""
+class _KeepRule(MetaReweightClassifier):
+    """Ablation: another rule for the rows the refinement trains on.
 
-    def after(clf, X, y, trusted, seed):
-        proba = clf.predict_proba(X)
-        keep = clf.classes_[proba.argmax(1)] == y
-        _continue(clf, X, y, keep, clf.max_epochs // 5, seed)
-
-    return {"refine_epochs": 0}, after
-
-
-def _refine_trusted_prior(epochs_of):
-    """Paper-exact fit, then plain epochs on the kept rows, classes weighted to the trusted set."""
-
-    def after(clf, X, y, trusted, seed):
-        keep = clf.label_quality_ >= 0.5
-        enc = np.searchsorted(clf.classes_, y)
-        k = len(clf.classes_)
-        prior = np.bincount(enc[trusted], minlength=k) / trusted.sum()
-        kept = np.bincount(enc[keep], minlength=k) / keep.sum()
-        weight = np.where(kept > 0, prior / np.maximum(kept, 1e-12), 0.0)
-        _continue(clf, X, y, keep, epochs_of(clf.max_epochs), seed, class_weight=weight)
-
-    return {"refine_epochs": 0}, after
-
-
-class _WarmupNet(MetaReweightNet):
-    """The first ``warmup_epochs_`` epochs take plain mean-loss steps (uniform weights).
-
-    Budget-neutral: they are the first of the ``max_epochs``, not extra ones,
-    and are left out of the example weights.
+    ``_keep_rule`` names it: ``"final"``, the model's own margin after the
+    ``max_epochs`` epochs is positive (its argmax is the given label);
+    ``"final-p0.5"``, that model gives the label a probability of at least 0.5
+    (the rule before ``label_quality_`` became a training record); ``"and"``,
+    ``"or"``, ``"mean"``: the training-record margin combined with ``"final"``.
+    Trusted rows are always kept, as by the default rule.
     """
 
-    def train_step_single(self, batch, **fit_params):
-        if len(self.history) > self.warmup_epochs_:
-            return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
-        Xi, yi = batch
-        x, y = Xi.to(self.device), yi.to(self.device)
-        self.iterator_train__sampler.take(len(y))
-        logits = self.module_(x)
-        loss = F.cross_entropy(logits, y, weight=self.warmup_class_weight_)
-        loss.backward()
-        return {"loss": loss, "y_pred": logits.detach()}
+    _keep_rule = "final"
 
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        super().on_train_begin(net, X=X, y=y, **kwargs)
-        self.warmup_class_weight_ = None
-        if self.warmup_weighted_:
-            k = len(self.classes)
-            trusted = np.bincount(self.trusted_y_.numpy(), minlength=k) / len(self.trusted_y_)
-            train = np.bincount(np.asarray(y), minlength=k) / len(y)
-            ratio = np.where(train > 0, trusted / np.maximum(train, 1e-12), 0.0)
-            self.warmup_class_weight_ = torch.as_tensor(ratio, dtype=torch.float32)
+    def _kept_rows(self, trusted_rows):
+        self._trusted_rows = trusted_rows
+        return super()._kept_rows(trusted_rows)
 
-    def on_epoch_end(self, net, **kwargs):
-        warm = len(self.history) <= self.warmup_epochs_
-        super().on_epoch_end(net, **kwargs)
-        self.weight_epochs_ -= warm
+    def _refine(self, X, y, keep):
+        proba = self.net_.predict_proba(X)
+        given = proba[np.arange(len(y)), y]
+        other = proba.copy()
+        other[np.arange(len(y)), y] = -1
+        final = given - other.max(1)
+        record = self._margins()
+        rule = self._keep_rule
+        mask = {
+            "final": final > 0,
+            "final-p0.5": given >= 0.5,
+            "and": (final > 0) & (record > 0),
+            "or": (final > 0) | (record > 0),
+            "mean": (final + record) > 0,
+        }[rule]
+        mask[self._trusted_rows] = True
+        return super()._refine(X, y, np.flatnonzero(mask))
 
 
-class _WarmupClassifier(MetaReweightClassifier):
-    def _new_net(self, n_classes, optimizer, device):
-        net = super()._new_net(n_classes, optimizer, device)
-        net.__class__ = _WarmupNet
-        net.warmup_epochs_ = self._warmup
-        net.warmup_weighted_ = getattr(self, "_warmup_weighted", False)
-        return net
-
-
-def _warmup(fraction, weighted=False, **params):
-    """The first ``fraction`` of max_epochs (at least 1) are plain epochs.
-
-    ``weighted``: their loss weights classes to their share of the trusted set.
-    """
-
-    def before(clf):
-        clf._warmup = max(1, round(fraction * clf.max_epochs))
-        clf._warmup_weighted = weighted
-
-    return params, None, before
+def _keep_rule(rule):
+    return type(f"_Keep_{rule}", (_KeepRule,), {"_keep_rule": rule})
 
 
 VARIANTS = {
     "default": lambda epochs: ({}, None),
-    "refine_epochs=0 (paper-exact)": lambda epochs: ({"refine_epochs": 0}, None),
+    "paper-exact": lambda epochs: (
+        {"warmup_epochs": 0, "refine_epochs": 0},
+        None,
+    ),
+    "warmup_epochs=0": lambda epochs: ({"warmup_epochs": 0}, None),
+    "warmup-0.6": lambda epochs: ({"warmup_epochs": int(0.6 * epochs)}, None),
+    "warmup-0.7": lambda epochs: ({"warmup_epochs": int(0.7 * epochs)}, None),
+    "warmup-0.9": lambda epochs: ({"warmup_epochs": min(epochs - 1, int(0.9 * epochs))}, None),
+    "refine_epochs=0": lambda epochs: ({"refine_epochs": 0}, None),
+    "no-meta (ablation)": lambda epochs: ({}, None, _NoMeta),
+    "keep-final": lambda epochs: ({}, None, _keep_rule("final")),
+    "keep-final-p0.5": lambda epochs: ({}, None, _keep_rule("final-p0.5")),
+    "keep-and": lambda epochs: ({}, None, _keep_rule("and")),
+    "keep-or": lambda epochs: ({}, None, _keep_rule("or")),
+    "keep-mean": lambda epochs: ({}, None, _keep_rule("mean")),
     "lr=3e-3": lambda epochs: ({"lr": 3e-3}, None),
     "adamw": lambda epochs: ({"optimizer": "adamw"}, None),
     "train_on_clean=False": lambda epochs: ({"train_on_clean": False}, None),
@@ -179,23 +143,6 @@ VARIANTS = {
         None,
     ),
     "fine-tune-50": lambda epochs: _fine_tune(50),
-    "refine_epochs=max_epochs": lambda epochs: ({"refine_epochs": epochs}, None),
-    "refit-kept": lambda epochs: _refit_kept(),
-    "refine-keep-argmax": lambda epochs: _refine_argmax(),
-    "refine-prior-auto": lambda epochs: _refine_trusted_prior(lambda e: e // 5),
-    "refine-prior-max": lambda epochs: _refine_trusted_prior(lambda e: e),
-    "train_on_clean=False,refine_epochs=max_epochs": lambda epochs: (
-        {"train_on_clean": False, "refine_epochs": epochs},
-        None,
-    ),
-    "warmup-0.1": lambda epochs: _warmup(0.1),
-    "warmup-0.2": lambda epochs: _warmup(0.2),
-    "warmup-0.4": lambda epochs: _warmup(0.4),
-    "warmup-0.5": lambda epochs: _warmup(0.5),
-    "warmup-0.6": lambda epochs: _warmup(0.6),
-    "warmup-0.4-cw": lambda epochs: _warmup(0.4, weighted=True),
-    "warmup-0.6-cw": lambda epochs: _warmup(0.6, weighted=True),
-    "warmup-0.2+train_on_clean=False": lambda epochs: _warmup(0.2, train_on_clean=False),
 }
 
 
@@ -206,32 +153,110 @@ def score(name, spec, variant, seed):
     else:
         X_tr, y_tr, y_fit, trusted, X_te, y_te = quality.noise_data(spec, seed)
         metric = accuracy_score
-    params, after, *before = VARIANTS[variant](spec["epochs"])
-    cls = _WarmupClassifier if before else MetaReweightClassifier
+    params, after, *cls = VARIANTS[variant](spec["epochs"])
+    cls = cls[0] if cls else MetaReweightClassifier
     clf = cls(max_epochs=spec["epochs"], random_state=seed, **params)
-    for hook in before:
-        hook(clf)
     clf.fit(X_tr, y_fit, clean_mask=trusted)
     if after is not None:
         after(clf, X_tr, y_fit, trusted, seed)
     return float(metric(y_te, clf.predict(X_te)))
 
 
+def _best_baseline(name, out_dir=quality.RESULTS):
+    """The best non-oracle baseline's mean in ``quality.py``'s saved results, or None."""
+    path = out_dir / f"{name}.json"
+    if not path.exists():
+        return None
+    runs = json.loads(path.read_text())["runs"]
+    means = {}
+    for method in runs[0]["acc"]:
+        if method not in quality.NOT_BASELINES:
+            means[method] = np.mean([run["acc"][method] for run in runs])
+    best = max(means, key=means.get)
+    return best, means[best]
+
+
+def wide_table(results, variants, command):
+    """Markdown: one row per scenario, one column per variant, and the best baseline."""
+    lines = [
+        "# Ablations of the defaults",
+        "",
+        "Regenerated with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "Mean over seeds of test accuracy (balanced accuracy for imbalance), each variant",
+        "of `MetaReweightClassifier` on the quality benchmark's data and seeds",
+        "(`benchmarks/quality_variants.py` docstring). `best baseline`: the best",
+        "non-oracle baseline of `benchmarks/quality.py` on the same data and seeds.",
+        "",
+        "| scenario | best baseline | " + " | ".join(f"`{v}`" for v in variants) + " |",
+        "|---" * (len(variants) + 2) + "|",
+    ]
+    for name, row in results.items():
+        best = _best_baseline(name)
+        cell = "—" if best is None else f"{best[1]:.3f} ({best[0]})"
+        values = " | ".join(f"{np.mean(row[v]):.3f}" for v in variants)
+        lines.append(f"| {name} | {cell} | {values} |")
+    return "\n".join(lines) + "\n"
+
+
+VARIANT_RESULTS = quality.RESULTS / "variants"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenarios", default="digits-uniform-40")
+    parser.add_argument(
+        "--scenarios", default="digits-uniform-40", help="comma-separated, or 'all'"
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="also save the scores (benchmarks/results/variants/<scenario>.json) and write "
+        "a wide Markdown table of every saved score of these scenarios and variants here",
+    )
+    parser.add_argument(
+        "--assemble-only", action="store_true", help="with --out: table from saved scores"
+    )
+    parser.add_argument("--command", help="command line to print at the top of the table")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
     specs = quality.scenarios()
+    names = list(specs) if args.scenarios == "all" else args.scenarios.split(",")
+    variants = args.variants.split(",")
+    unknown = sorted(set(names) - set(specs)) + sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown scenarios or variants: {unknown}")
+    if args.assemble_only and not args.out:
+        parser.error("--assemble-only needs --out")
     print("| scenario | variant | mean | per seed |\n|---|---|---|---|")
-    for name in args.scenarios.split(","):
-        for variant in args.variants.split(","):
+    for name in [] if args.assemble_only else names:
+        path = VARIANT_RESULTS / f"{name}.json"
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        for variant in variants:
             accs = [score(name, specs[name], variant, s) for s in range(args.seeds)]
+            saved[variant] = accs
             per_seed = " ".join(f"{a:.3f}" for a in accs)
             print(f"| {name} | {variant} | {np.mean(accs):.4f} | {per_seed} |", flush=True)
+        if args.out:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(saved, indent=1))
+    if args.out:
+        results = {}
+        for name in names:
+            path = VARIANT_RESULTS / f"{name}.json"
+            saved = json.loads(path.read_text()) if path.exists() else {}
+            if all(v in saved for v in variants):
+                results[name] = saved
+        command = args.command or "python benchmarks/quality_variants.py " + " ".join(
+            f'"{a}"' if " " in a or "(" in a else a for a in sys.argv[1:]
+        )
+        args.out.write_text(wide_table(results, variants, command))
 
 
 if __name__ == "__main__":

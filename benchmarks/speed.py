@@ -69,7 +69,8 @@ def fit_meta(hidden, X, y, Xc, yc, method="auto"):
         batch_size=BATCH,
         lr=1e-3,
         train_on_clean=False,
-        refine_epochs=0,  # the meta epochs alone: the cost this benchmark is about
+        warmup_epochs=0,  # the meta epochs alone: the cost this benchmark is about
+        refine_epochs=0,
         meta_method=method,
         random_state=0,
     ).fit(X, y, clean_val=(Xc, yc))
@@ -287,8 +288,9 @@ def render(results, repeats, quick, sections=("fits", "steps", "memory")):
         f"1 thread, median of {repeats} alternating runs. One epoch, batch {BATCH}, Adam,",
         f"{N_FEATURES} features, {N_CLASSES} classes, {N_CLASSES * TRUSTED_PER_CLASS} trusted rows",
         "(used whole at every step), not trained on. MetaReweightClassifier with",
-        "`refine_epochs=0`: the meta epochs alone (the default `refine_epochs` adds",
-        "`max_epochs` epochs of plain training on the rows it keeps).",
+        "`warmup_epochs=0, refine_epochs=0`: the meta epochs alone (by default 80 % of",
+        "`max_epochs` are plain warm-up epochs, and `refine_epochs` adds `max_epochs`",
+        "epochs of plain training on the rows it keeps).",
         "",
         f"Sections measured by the last run: {', '.join(sorted(sections)) or 'none'}; any other "
         "section was "

@@ -77,6 +77,7 @@ html_show_sourcelink = False
 
 BENCHMARK_TABLES = (
     ("quality.md", "Quality"),
+    ("ablation.md", "Ablations of the defaults"),
     ("speed.md", "Speed"),
     ("speed_trusted_batch.md", "Speed against the trusted minibatch size"),
 )

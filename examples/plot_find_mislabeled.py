@@ -5,15 +5,18 @@ Finding mislabelled rows with ``example_weights_``
 
 After fitting, :class:`~sk_l2rw.MetaReweightClassifier` holds one weight per
 training row in ``example_weights_``: the mean over epochs of the weight the
-row got in its batch, scaled so that 1.0 means "weighted as in plain training"
+row got in its batch in the meta-reweighted epochs, scaled so that 1.0 means
+"weighted as in plain training"
 and 0 means "never trained on". Rows whose gradient pulls against the trusted
 set's -- most often mislabelled rows -- end up near 0, so sorting by weight is
 a way to find label errors.
 
-The fitted estimator also has ``label_quality_``: for each row, the fitted
-network's predicted probability of the row's given label. Because the
-network was trained mostly on the rows it trusted, a mislabelled row gets a
-low value there too.
+The fitted estimator also has ``label_quality_``: for each row, its *label
+margin* (the probability of the given label minus that of the likeliest
+other class) at the row's own training steps, averaged over the epochs. A
+network learns what most rows share before it memorises the odd ones out,
+and the meta step gives mislabelled rows weight 0, so a mislabelled row's
+margin stays low.
 
 Here 30 % of the digits labels are flipped at random and both scores are
 compared with cleanlab's label-quality scores, computed from out-of-fold

@@ -20,7 +20,9 @@ This example trains on the digits with clean labels and with 40 % of them
 flipped. The noisy run is trained one epoch per ``partial_fit`` call, so that
 after each epoch ``example_weights_`` holds that epoch's weights: the mean
 weight of the corrupted and of the correct rows can be followed epoch by
-epoch.
+epoch. Both runs take meta steps from the first epoch: ``partial_fit`` has no
+warm-up, and the clean run sets ``warmup_epochs=0`` (by default ``fit``
+starts with plain warm-up epochs, which record ``train_loss`` only).
 """
 
 # %%
@@ -42,7 +44,7 @@ y_noisy = np.where(trusted, y, y_noisy)
 corrupted &= ~trusted
 EPOCHS = 30
 
-clean = MetaReweightClassifier(max_epochs=EPOCHS, random_state=0)
+clean = MetaReweightClassifier(max_epochs=EPOCHS, warmup_epochs=0, random_state=0)
 clean.fit(X, y, clean_mask=trusted)
 
 noisy = MetaReweightClassifier(random_state=0)

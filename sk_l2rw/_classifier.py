@@ -17,7 +17,7 @@ from torch import nn
 
 from ._meta import METHODS
 from ._modules import _ACTIVATIONS, MLP
-from ._net import DivergedError, MetaReweightNet
+from ._net import DivergedError, MetaReweightNet, trusted_class_weight
 
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -39,6 +39,13 @@ class MetaReweightClassifier(ClassifierMixin, BaseEstimator):
     such as mislabelled ones, get weight 0. The weighting has no
     hyperparameter of its own.
 
+    By default a ``fit`` runs three phases: plain warm-up epochs
+    (``warmup_epochs``, 70 % of ``max_epochs``), then the meta-reweighted
+    epochs, then refinement epochs (``refine_epochs``) on the rows whose label
+    the network favoured during training and the trusted rows. The paper's
+    method alone is ``warmup_epochs=0, refine_epochs=0``. The user guide says
+    why, and the quality benchmark shows what each part is worth.
+
     Parameters
     ----------
     module : None, torch.nn.Module or callable, default=None
@@ -55,7 +62,8 @@ class MetaReweightClassifier(ClassifierMixin, BaseEstimator):
     dropout : float in [0, 1), default=0.0
         Dropout of the default MLP.
     max_epochs : int, default=50
-        Passes over the training rows.
+        Passes over the training rows: ``warmup_epochs`` plain ones, then
+        meta-reweighted ones (refinement epochs come on top).
     batch_size : int, default=128
         Training rows per step (the batch over which weights are normalised).
     lr : float, default=1e-3
@@ -76,20 +84,29 @@ default="adam"
         others). With ``clean_val`` they are appended to ``X``; with
         ``clean_mask`` they stay in place. When False, ``clean_mask`` rows are
         used only as the trusted set.
+    warmup_epochs : "auto" or int, default="auto"
+        How many of the ``max_epochs`` epochs of ``fit`` come first as plain
+        epochs (mean loss over the batch, each class weighted to its share of
+        the trusted set) before the meta-reweighted ones. ``"auto"`` is
+        ``7 * max_epochs // 10`` (0 for ``max_epochs=1``); an integer must
+        be smaller than ``max_epochs``. A network learns the patterns shared
+        by most rows before it memorises mislabelled ones, so the plain epochs
+        give a sound start and the per-row training record that picks the
+        rows to refine on (``label_quality_``), while the meta step alone,
+        from scratch, with few trusted rows, weights rows by their proximity
+        to them. In the quality benchmark this default lifted accuracy most
+        where the trusted set is small (1 or 3 rows per class) or the noise
+        is class-dependent. ``partial_fit`` and a warm-started ``fit`` take
+        no warm-up. Paper-exact: ``warmup_epochs=0, refine_epochs=0``.
     refine_epochs : "auto" or int, default="auto"
-        Passes, after the ``max_epochs`` meta-reweighted ones, of plain
-        training (same optimizer) on the training rows the reweighted model
-        finds clean: those it gives a probability of at least 0.5 for their
-        label. The loss is the mean over those rows with each class weighted
-        to its share of the trusted set (the distribution whose loss the meta
-        step lowers; unweighted when the trusted set lacks a class). The meta
-        step spots mislabelled rows better than it fits the data (its
-        normalised weights put a batch's mass on few rows, mostly those near
-        trusted rows); this phase fits the rows it kept. ``"auto"`` is
-        ``max_epochs``: in the quality benchmark this raised accuracy over
-        ``max_epochs // 5`` unweighted epochs in all 15 scenarios; the class
-        weights keep the longer phase from favouring a majority class. Not
-        run by ``partial_fit``. Paper-exact: ``refine_epochs=0``.
+        Passes, after the ``max_epochs`` ones, of plain training (same
+        optimizer) on the training rows whose given label the network
+        favoured during training (``label_quality_ > 0``) and on every trusted
+        row. The loss is the mean over those rows with each class weighted to
+        its share of the trusted set (the distribution whose loss the meta
+        step lowers; unweighted when the trusted set lacks a class).
+        ``"auto"`` is ``max_epochs``. Not run by ``partial_fit``.
+        Paper-exact: ``warmup_epochs=0, refine_epochs=0``.
     meta_method : {"auto", "fast", "general", "recipe"}, default="auto"
         How the exact weights are computed. ``"fast"``: per-layer closed form
         for ``Sequential`` stacks of ``Linear`` layers and elementwise
@@ -134,21 +151,34 @@ default="adam"
         ``zero_weight_frac`` (share of rows given weight 0), ``max_weight``
         (largest single ``w_i``), ``ess_frac`` (effective sample size
         ``1 / sum w_i^2`` over the batch size; 1 is uniform) and
-        ``all_zero_batches`` (steps skipped because every weight was 0).
+        ``all_zero_batches`` (steps skipped because every weight was 0). The
+        weight figures and ``clean_loss`` are absent from warm-up epochs;
+        refinement epochs are not in the history.
     example_weights_ : ndarray of shape (n_samples,)
-        One weight per row of ``X``: the mean over epochs of ``w_i`` times the
-        size of its batch, so 1.0 means "weighted as in plain training" and 0
-        means "never trained on". Rows marked by ``clean_mask`` get NaN when
-        ``train_on_clean=False``. After a warm-started ``fit`` or a
+        One weight per row of ``X``: the mean over the meta-reweighted epochs
+        of ``w_i`` times the size of its batch, so 1.0 means "weighted as in
+        plain training" and 0 means "never trained on". Warm-up and
+        refinement epochs are not counted. Rows marked by ``clean_mask`` get
+        NaN when ``train_on_clean=False``. After a warm-started ``fit`` or a
         ``partial_fit`` it covers the rows of that call, averaged over the
         epochs of that call only; an epoch cut short by ``KeyboardInterrupt``
         is left out (all NaN if none was completed).
     label_quality_ : ndarray of shape (n_samples,)
-        Per row of ``X``, the fitted model's predicted probability of the
-        row's given label. Mislabelled rows, down-weighted during training,
-        get low values: rank rows by it to find label errors (it separates
-        corrupted from correct rows better than ``example_weights_``; see the
-        quality benchmark).
+        Per row of ``X``, in [-1, 1]: the network's softmax probability of the
+        row's given label minus that of the likeliest other class, at the
+        row's own training step (before the update), averaged over the
+        ``max_epochs`` epochs (warm-up and meta, not refinement). Positive
+        means the network favoured the given label on average. A training
+        record rather than the final model's fit: mislabelled rows stay low
+        while the network learns the common patterns and while the meta step
+        gives them weight 0, whereas a fitted network ends up fitting some of
+        them. Rank rows by it to find label errors: in the quality benchmark
+        it separates corrupted from correct rows better than
+        ``example_weights_`` and at least as well as cleanlab's cross-validated
+        label quality. Rows not trained on (``clean_mask`` rows with
+        ``train_on_clean=False``) get NaN; after a warm-started ``fit`` or a
+        ``partial_fit`` it covers the epochs of that call, as
+        ``example_weights_`` does.
 
     See Also
     --------
@@ -209,6 +239,7 @@ default="adam"
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "clean_batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "train_on_clean": ["boolean"],
+        "warmup_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "refine_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "meta_method": [StrOptions(set(METHODS))],
         "device": [str, torch.device],
@@ -231,6 +262,7 @@ default="adam"
         optimizer="adam",
         clean_batch_size=None,
         train_on_clean=True,
+        warmup_epochs="auto",
         refine_epochs="auto",
         meta_method="auto",
         device="cpu",
@@ -249,6 +281,7 @@ default="adam"
         self.optimizer = optimizer
         self.clean_batch_size = clean_batch_size
         self.train_on_clean = train_on_clean
+        self.warmup_epochs = warmup_epochs
         self.refine_epochs = refine_epochs
         self.meta_method = meta_method
         self.device = device
@@ -283,7 +316,9 @@ default="adam"
             The fitted estimator.
         """
         warm = self.warm_start and hasattr(self, "net_")
-        return self._fit(X, y, clean_val, clean_mask, epochs=self.max_epochs, warm=warm)
+        return self._fit(
+            X, y, clean_val, clean_mask, epochs=self.max_epochs, warm=warm, warmup=not warm
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, *, classes=None, clean_val=None, clean_mask=None):
@@ -321,7 +356,10 @@ default="adam"
         # A fit that diverged removes net_ but may leave classes_ behind.
         return hasattr(self, "net_")
 
-    def _fit(self, X, y, clean_val, clean_mask, *, epochs, warm, classes=None, refine=True):
+    def _fit(
+        self, X, y, clean_val, clean_mask, *, epochs, warm, warmup=False, classes=None, refine=True
+    ):
+        warmup_epochs = self._warmup_epochs() if warmup else 0
         if not warm:
             # A fresh fit that fails leaves no stale net behind new classes_.
             self.__dict__.pop("net_", None)
@@ -345,8 +383,9 @@ default="adam"
         rng = check_random_state(self.random_state)
         if warm and clean_val is None and clean_mask is None:
             X_train, y_train, trusted, rows = X, y_enc, None, np.arange(len(X))
+            trusted_rows = np.arange(0)
         else:
-            X_train, y_train, X_clean, y_clean, rows = self._split_trusted(
+            X_train, y_train, X_clean, y_clean, rows, trusted_rows = self._split_trusted(
                 X, y_enc, clean_val, clean_mask, rng
             )
             trusted = X_clean, y_clean
@@ -365,6 +404,7 @@ default="adam"
             if trusted is not None:
                 self.net_.set_trusted(*trusted)
             first_epoch = len(self.net_.history)
+            self.net_.warmup_epochs = warmup_epochs
             try:
                 # partial_fit: fit would initialize the (already checked) net again.
                 self.net_.partial_fit(X_train, y_train, epochs=epochs)
@@ -374,13 +414,13 @@ default="adam"
                 )
                 if refine and not interrupted:
                     try:
-                        self._refine(X_train, y_train)
+                        self._refine(X_train, y_train, self._kept_rows(trusted_rows))
                     except KeyboardInterrupt:
                         # As skorch does for its epochs: stop, keep the model.
                         pass
             except DivergedError:
                 # Never leave a NaN model behind: the estimator is unfitted again.
-                for name in ("net_", "history_", "example_weights_"):
+                for name in ("net_", "history_", "example_weights_", "label_quality_"):
                     self.__dict__.pop(name, None)
                 raise
         self.history_ = self.net_.history
@@ -389,43 +429,45 @@ default="adam"
         weights = self.net_.weight_sums_ / (n_epochs if n_epochs else np.nan)
         self.example_weights_ = np.full(len(X), np.nan)
         self.example_weights_[rows] = weights[: len(rows)]
-        # The reweighted model's probability of each row's given label: it
-        # ranks mislabelled rows better than the epoch-averaged weights do.
-        self.label_quality_ = self._given_label_proba(X, y_enc)
+        self.label_quality_ = np.full(len(X), np.nan)
+        self.label_quality_[rows] = self._margins()[: len(rows)]
         return self
 
-    def _given_label_proba(self, X, y, chunk=65536):
-        """Each row's predicted probability of its label ``y`` (encoded).
+    def _warmup_epochs(self):
+        """The warm-up epochs of a fresh ``fit``: ``"auto"`` is 70 % of ``max_epochs``."""
+        if self.warmup_epochs == "auto":
+            return 7 * self.max_epochs // 10
+        if self.warmup_epochs >= self.max_epochs:
+            raise ValueError(
+                f"warmup_epochs must be smaller than max_epochs (or 'auto'), so that at "
+                f"least one epoch takes meta steps; got warmup_epochs={self.warmup_epochs} "
+                f"and max_epochs={self.max_epochs}."
+            )
+        return self.warmup_epochs
 
-        In chunks, so that memory stays flat in the number of rows rather than
-        holding the whole (n_samples, n_classes) matrix.
-        """
-        out = np.empty(len(X))
-        with torch.random.fork_rng(devices=[]):  # as in predict_proba
-            for start in range(0, len(X), chunk):
-                proba = self.net_.predict_proba(X[start : start + chunk])
-                out[start : start + chunk] = proba[np.arange(len(proba)), y[start : start + chunk]]
-        return out
+    def _margins(self):
+        """Each training row's label margin, averaged over the epochs of the last call."""
+        n_epochs = self.net_.margin_epochs_
+        return self.net_.margin_sums_ / (n_epochs if n_epochs else np.nan)
 
-    def _refine(self, X, y):
-        """Plain training on the rows the reweighted model gives their label."""
+    def _kept_rows(self, trusted_rows):
+        """Training rows to refine on: positive mean margin, and every trusted row."""
+        keep = self._margins() > 0
+        keep[trusted_rows] = True
+        return np.flatnonzero(keep)
+
+    def _refine(self, X, y, keep):
+        """Plain training on the ``keep`` rows, classes weighted to the trusted set."""
         epochs = self.max_epochs if self.refine_epochs == "auto" else self.refine_epochs
         net = self.net_
-        keep = np.flatnonzero(self._given_label_proba(X, y) >= 0.5)
         if not epochs or not len(keep):
             return
         X_keep = torch.as_tensor(X[keep], device=net.device)
         y_keep = torch.as_tensor(y[keep], device=net.device)
-        # Classes weighted to their share of the trusted set.
-        n_classes = len(self.classes_)
-        trusted = np.bincount(net.trusted_y_.cpu().numpy(), minlength=n_classes)
-        kept = np.bincount(y[keep], minlength=n_classes)
+        weight = trusted_class_weight(net.trusted_y_.cpu().numpy(), y[keep], len(self.classes_))
         class_weight = None
-        if trusted.all():
-            ratio = np.where(
-                kept > 0, (trusted / trusted.sum()) / np.maximum(kept / len(keep), 1e-12), 0.0
-            )
-            class_weight = torch.as_tensor(ratio, dtype=torch.float32, device=net.device)
+        if weight is not None:
+            class_weight = torch.as_tensor(weight, dtype=torch.float32, device=net.device)
         net.module_.train()
         for _ in range(epochs):
             order = torch.randperm(len(keep)).to(net.device)
@@ -580,7 +622,7 @@ default="adam"
             )
 
     def _split_trusted(self, X, y, clean_val, clean_mask, rng):
-        """Return training rows, trusted rows and the X rows trained on."""
+        """Training rows, trusted rows, the X rows trained on, the trusted ones among them."""
         n = len(X)
         if clean_val is not None and clean_mask is not None:
             raise ValueError("Pass either clean_val or clean_mask, not both.")
@@ -594,14 +636,17 @@ default="adam"
                     X_clean,
                     y_clean,
                     rows,
+                    np.arange(n, n + len(y_clean)),
                 )
-            return X, y, X_clean, y_clean, rows
+            return X, y, X_clean, y_clean, rows, np.arange(0)
         if clean_mask is not None:
             mask = _check_clean_mask(clean_mask, n)
             X_clean, y_clean = X[mask], y[mask]
             self._warn_missing_classes(y_clean, "clean_mask")
-            rows = np.arange(n) if self.train_on_clean else np.flatnonzero(~mask)
-            return X[rows], y[rows], X_clean, y_clean, rows
+            if self.train_on_clean:
+                return X, y, X_clean, y_clean, np.arange(n), np.flatnonzero(mask)
+            rows = np.flatnonzero(~mask)
+            return X[rows], y[rows], X_clean, y_clean, rows, np.arange(0)
         warnings.warn(
             "No trusted set given (clean_val or clean_mask): a class-balanced "
             f"sample of up to {_AUTO_TRUSTED_PER_CLASS} training rows per class "
@@ -615,7 +660,7 @@ default="adam"
                 for k in range(len(self.classes_))
             ]
         )
-        return X, y, X[picked], y[picked], np.arange(n)
+        return X, y, X[picked], y[picked], np.arange(n), picked
 
     def _check_clean_val(self, clean_val):
         if not isinstance(clean_val, (tuple, list)) or len(clean_val) != 2:

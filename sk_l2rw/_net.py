@@ -6,6 +6,7 @@ plus the bookkeeping: per-row weight sums, per-batch and per-epoch history.
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from skorch import NeuralNetClassifier
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
@@ -63,6 +64,28 @@ def _batch_collate(batch):
     return batch
 
 
+def trusted_class_weight(trusted_y, y, n_classes):
+    """Per-class loss weights bringing the class shares of ``y`` to the trusted set's.
+
+    ``trusted_y`` and ``y`` are integer-encoded labels. Returns a float array
+    of length ``n_classes`` (0 for a class absent from ``y``), or None when
+    the trusted set lacks a class (its shares then say nothing of that class).
+    """
+    trusted = np.bincount(np.asarray(trusted_y), minlength=n_classes)
+    if not trusted.all():
+        return None
+    train = np.bincount(np.asarray(y), minlength=n_classes) / max(len(y), 1)
+    return np.where(train > 0, (trusted / trusted.sum()) / np.maximum(train, 1e-12), 0.0)
+
+
+def label_margin(logits, y):
+    """Softmax probability of label ``y`` minus the largest other class's, per row."""
+    p = F.softmax(logits.detach().float(), dim=1)
+    given = p.gather(1, y.view(-1, 1)).squeeze(1)
+    other = p.scatter(1, y.view(-1, 1), -1.0).max(dim=1).values
+    return given - other
+
+
 class DivergedError(FloatingPointError):
     """Raised when training produces a NaN or infinite loss or parameter.
 
@@ -104,6 +127,10 @@ class MetaReweightNet(NeuralNetClassifier):
     clean_batch_size : int or None, default=None
         Trusted rows per step; ``None`` means ``batch_size``. A trusted set no
         larger than that is used whole at every step.
+    warmup_epochs : int, default=0
+        The first ``warmup_epochs`` epochs of each ``fit``/``partial_fit``
+        call take plain steps (mean loss, classes weighted to their share of
+        the trusted set) instead of meta steps.
     **kwargs
         Passed to :class:`skorch.NeuralNetClassifier`.
 
@@ -130,7 +157,9 @@ class MetaReweightNet(NeuralNetClassifier):
     # Pickled like module_: a net fitted on a GPU unpickles onto the CPU.
     cuda_dependent_attributes_ = ["trusted_X_", "trusted_y_"]
 
-    def __init__(self, module, *args, meta_method="auto", clean_batch_size=None, **kwargs):
+    def __init__(
+        self, module, *args, meta_method="auto", clean_batch_size=None, warmup_epochs=0, **kwargs
+    ):
         kwargs.setdefault("iterator_train__sampler", RowSampler())
         kwargs.setdefault("iterator_train__shuffle", False)
         kwargs.setdefault("dataset", BatchDataset)
@@ -139,6 +168,7 @@ class MetaReweightNet(NeuralNetClassifier):
         super().__init__(module, *args, **kwargs)
         self.meta_method = meta_method
         self.clean_batch_size = clean_batch_size
+        self.warmup_epochs = warmup_epochs
 
     def set_trusted(self, X, y):
         """Store the trusted set (float features, integer labels)."""
@@ -159,13 +189,25 @@ class MetaReweightNet(NeuralNetClassifier):
         # call (warm start, partial_fit) may bring other rows.
         self.weight_sums_ = np.zeros(n_rows)
         self.weight_epochs_ = 0
+        # Training dynamics: each row's label margin (label_margin) at its
+        # step, summed over the epochs of this call, warm-up and meta alike.
+        self.margin_sums_ = np.zeros(n_rows)
+        self.margin_epochs_ = 0
         self.epoch_start_sums_ = None
         self.all_zero_batches_ = 0
+        self.warmup_end_ = len(self.history) + self.warmup_epochs
+        self.warmup_class_weight_ = None
+        if self.warmup_epochs:
+            weight = trusted_class_weight(self.trusted_y_.cpu().numpy(), y, len(self.classes_))
+            if weight is not None:
+                self.warmup_class_weight_ = torch.as_tensor(
+                    weight, dtype=torch.float32, device=self.device
+                )
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         # Kept until the epoch ends, to drop its part if it is interrupted.
-        self.epoch_start_sums_ = self.weight_sums_.copy()
+        self.epoch_start_sums_ = self.weight_sums_.copy(), self.margin_sums_.copy()
 
     def _trusted_batch(self):
         n = len(self.trusted_y_)
@@ -185,6 +227,8 @@ class MetaReweightNet(NeuralNetClassifier):
         x = to_tensor(Xi, device=self.device)
         y = to_tensor(yi, device=self.device)
         rows = self.iterator_train__sampler.take(len(y))
+        if self._in_warmup():
+            return self._plain_step(x, y, rows)
         xc, yc = self._trusted_batch()
         step = meta_step(self.module_, x, y, xc, yc, method=self.meta_method_)
         loss = step.losses.mean()
@@ -206,7 +250,30 @@ class MetaReweightNet(NeuralNetClassifier):
         for key, value in zip(_BATCH_KEYS, stats):
             self.history.record_batch(key, value)
         self.all_zero_batches_ += stats[1] == 0
+        self.margin_sums_[rows] += label_margin(step.logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": step.logits}
+
+    def _in_warmup(self):
+        return len(self.history) <= self.warmup_end_
+
+    def _plain_step(self, x, y, rows):
+        """A plain step: mean loss, classes weighted as ``warmup_class_weight_``."""
+        logits = self.module_(x)
+        losses = F.cross_entropy(logits, y, reduction="none")
+        if self.warmup_class_weight_ is None:
+            objective = losses.mean()
+        else:
+            w = self.warmup_class_weight_[y]
+            objective = (losses * w).sum() / w.sum().clamp_min(1e-12)
+        loss = losses.detach().mean()
+        if not torch.isfinite(loss):
+            raise DivergedError(
+                f"Training diverged in epoch {len(self.history)} (warm-up): the loss became "
+                f"{loss.item()}. Try a smaller lr (it is {self.lr})."
+            )
+        objective.backward()
+        self.margin_sums_[rows] += label_margin(logits, y).cpu().numpy()
+        return {"loss": loss, "y_pred": logits.detach()}
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         batches = [b for b in self.history[-1]["batches"] if "clean_loss" in b]
@@ -218,7 +285,9 @@ class MetaReweightNet(NeuralNetClassifier):
                 )
         self.history.record("all_zero_batches", self.all_zero_batches_)
         self.all_zero_batches_ = 0
-        self.weight_epochs_ += 1
+        # Warm-up epochs give no weights: the mean is over meta epochs.
+        self.weight_epochs_ += not self._in_warmup()
+        self.margin_epochs_ += 1
         self.epoch_start_sums_ = None
         params = [p for p in self.module_.parameters()]
         if not all(torch.isfinite(p).all() for p in params):
@@ -230,5 +299,5 @@ class MetaReweightNet(NeuralNetClassifier):
     def on_train_end(self, net, X=None, y=None, **kwargs):
         # skorch stops quietly on KeyboardInterrupt: keep whole epochs only.
         if self.epoch_start_sums_ is not None:
-            self.weight_sums_ = self.epoch_start_sums_
+            self.weight_sums_, self.margin_sums_ = self.epoch_start_sums_
             self.epoch_start_sums_ = None

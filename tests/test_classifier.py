@@ -64,7 +64,8 @@ def test_noisy_digits_beats_plain_training(noisy_digits):
     ).fit(X, y_noisy)
     acc_meta = clf.score(X_te, y_te)
     acc_plain = plain.score(X_te.astype(np.float32), y_te)
-    # Measured with these seeds (default refine_epochs): 0.959 vs 0.843.
+    # Measured with these seeds (defaults): 0.954 vs 0.843; mean weight of the
+    # flipped rows 0.21, of the others 1.50.
     assert acc_meta >= acc_plain + 0.05, (acc_meta, acc_plain)
     w = clf.example_weights_
     assert w[flipped].mean() < 0.5 * w[~flipped].mean()
@@ -78,9 +79,13 @@ def test_clean_val_and_attributes(blobs):
     assert clf.n_features_in_ == 6
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     assert clf.net_.meta_method_ == "fast"
-    keys = ("train_loss", "clean_loss", "mean_weight", "zero_weight_frac", "ess_frac")
-    for key in keys + ("all_zero_batches", "max_weight"):
+    for key in ("train_loss", "all_zero_batches"):
         assert len(clf.history_[:, key]) == clf.max_epochs
+    # The weight figures come from the meta epochs, after 7 * 3 // 10 = 2 warm-up ones.
+    for key in ("clean_loss", "mean_weight", "zero_weight_frac", "ess_frac", "max_weight"):
+        assert len(clf.history_[:, key]) == 1
+    assert clf.label_quality_.shape == (int((~mask).sum()),)
+    assert np.all((clf.label_quality_ >= -1) & (clf.label_quality_ <= 1))
     assert clf.predict_proba(X).shape == (len(X), 3)
     np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1, rtol=1e-5)
 

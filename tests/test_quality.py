@@ -1,6 +1,9 @@
-"""Regression test for the quality benchmark's headline: the margin over plain
-training on noisy digits (``benchmarks/quality.py``, scenario digits-uniform-40),
-with a shorter budget so that it runs in seconds."""
+"""Regression tests for the quality benchmark's headlines (``benchmarks/quality.py``):
+the margin over plain training on noisy digits (scenarios digits-uniform-40 and
+trusted-1, seed 0), and the defaults' parts -- warm-up, label margins,
+refinement -- checked against hand-computed references."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -10,6 +13,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
 
 from sk_l2rw import MLP, MetaReweightClassifier
 from sk_l2rw.datasets import make_noisy_labels, split_trusted
@@ -28,6 +32,14 @@ def noisy_digits():
     trusted = split_trusted(y_tr, n_per_class=10, random_state=0)
     y_fit = np.where(trusted, y_tr, y_noisy)
     return X_tr, y_tr, y_fit, trusted, X_te, y_te
+
+
+def _sub_trusted(y, trusted, per_class):
+    """The first ``per_class`` trusted rows of each class."""
+    out = np.zeros_like(trusted)
+    for c in np.unique(y):
+        out[np.flatnonzero(trusted & (y == c))[:per_class]] = True
+    return out
 
 
 def _plain_accuracy(X, y, X_te, y_te):
@@ -54,17 +66,36 @@ def test_margin_over_plain_and_label_quality(noisy_digits):
     clf = MetaReweightClassifier(random_state=0)  # defaults: 50 epochs
     clf.fit(X_tr, y_fit, clean_mask=trusted)
     l2rw = clf.score(X_te, y_te)
-    # Measured: plain 0.900, l2rw 0.951 (0.949 paper-exact, refine_epochs=0).
+    # Measured: plain 0.900, l2rw 0.951, paper-exact 0.949 (over the
+    # benchmark's 5 seeds 0.960 against 0.945).
     assert l2rw - plain >= 0.03, (l2rw, plain)
 
     correct = (y_fit == y_tr)[~trusted]
     auc_quality = roc_auc_score(correct, clf.label_quality_[~trusted])
     auc_weights = roc_auc_score(correct, clf.example_weights_[~trusted])
-    # Measured: label_quality_ 0.997, example_weights_ 0.941.
+    # Measured: label_quality_ 0.996, example_weights_ 0.937.
     assert auc_quality >= 0.98, auc_quality
     assert auc_quality > auc_weights
     assert clf.label_quality_.shape == (len(X_tr),)
-    assert np.all((clf.label_quality_ >= 0) & (clf.label_quality_ <= 1))
+    assert np.all((clf.label_quality_ >= -1) & (clf.label_quality_ <= 1))
+
+
+def test_one_trusted_row_per_class(noisy_digits):
+    # The benchmark's trusted-1 scenario, seed 0: where the paper's step alone
+    # falls below plain training, the defaults (warm-up, refinement on the rows
+    # with a positive label margin) do not.
+    X_tr, y_tr, y_fit, trusted, X_te, y_te = noisy_digits
+    # (The other 9 rows per class of the fixture's trusted set keep their true
+    # labels as untrusted rows; the benchmark noises them.)
+    one = _sub_trusted(y_tr, trusted, 1)
+    plain = _plain_accuracy(X_tr, y_fit, X_te, y_te)
+    default = MetaReweightClassifier(random_state=0).fit(X_tr, y_fit, clean_mask=one)
+    exact = MetaReweightClassifier(random_state=0, warmup_epochs=0, refine_epochs=0)
+    exact.fit(X_tr, y_fit, clean_mask=one)
+    scores = plain, default.score(X_te, y_te), exact.score(X_te, y_te)
+    # Measured: plain 0.900, defaults 0.940, paper-exact 0.867.
+    assert scores[1] - scores[0] >= 0.02, scores
+    assert scores[1] - scores[2] >= 0.05, scores
 
 
 def test_refine_epochs_follow_the_meta_epochs(noisy_digits):
@@ -110,3 +141,115 @@ def test_refine_epochs_validated(noisy_digits, value):
     X_tr, _, y_fit, trusted, _, _ = noisy_digits
     with pytest.raises(ValueError, match="'refine_epochs' parameter"):
         MetaReweightClassifier(refine_epochs=value).fit(X_tr, y_fit, clean_mask=trusted)
+
+
+class _Snapshot(Callback):
+    """Copies the module's parameters at the end of every epoch."""
+
+    def initialize(self):
+        self.params = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.params.append([p.detach().clone() for p in net.module_.parameters()])
+
+
+def _margin(logits, y):
+    p = torch.softmax(logits, 1)
+    given = p[torch.arange(len(y)), y]
+    other = p.clone()
+    other[torch.arange(len(y)), y] = -1
+    return given - other.max(1).values
+
+
+def test_warmup_step_and_label_quality_by_hand():
+    # One batch per epoch; epoch 1 is warm-up, epoch 2 a meta step. By hand:
+    # the warm-up is one Adam step on the cross-entropy with class weights
+    # trusted share / training share, and label_quality_ is the mean of each
+    # row's margin under the initial and the once-updated parameters.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    y = np.r_[np.zeros(30, int), np.ones(10, int)]
+    trusted = np.zeros(40, bool)
+    trusted[[0, 1, 30, 31]] = True
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    snap = _Snapshot()
+    clf = MetaReweightClassifier(
+        module=module,
+        max_epochs=2,
+        warmup_epochs=1,
+        refine_epochs=0,
+        batch_size=40,
+        lr=0.05,
+        callbacks=[("snap", snap)],
+        random_state=0,
+    ).fit(X, y, clean_mask=trusted)
+    assert "clean_loss" not in clf.history_[0] and "clean_loss" in clf.history_[1]
+    assert clf.net_.weight_epochs_ == 1  # example_weights_: the meta epoch alone
+
+    ref = copy.deepcopy(module)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    before = _margin(ref(Xt), yt)
+    # Trusted shares 1/2, 1/2; training shares 3/4, 1/4.
+    weight = torch.tensor([0.5 / 0.75, 0.5 / 0.25])
+    optimizer = torch.optim.Adam(ref.parameters(), lr=0.05)
+    torch.nn.functional.cross_entropy(ref(Xt), yt, weight=weight).backward()
+    optimizer.step()
+    after_warmup = dict(clf.net_.callbacks_)["snap"].params[0]
+    for mine, theirs in zip(after_warmup, ref.parameters(), strict=True):
+        torch.testing.assert_close(mine, theirs.detach(), rtol=1e-5, atol=1e-6)
+    expected = (before + _margin(ref(Xt), yt)) / 2
+    np.testing.assert_allclose(clf.label_quality_, expected.detach().numpy(), atol=1e-5)
+
+
+def test_warmup_epochs_auto_and_partial_fit(noisy_digits):
+    X_tr, _, y_fit, trusted, _, _ = noisy_digits
+    params = dict(hidden_layer_sizes=(16,), lr=0.01, refine_epochs=0, random_state=0)
+    clf = MetaReweightClassifier(max_epochs=5, **params).fit(X_tr, y_fit, clean_mask=trusted)
+    # "auto": 7 * 5 // 10 = 3 plain epochs, then 2 meta epochs.
+    assert ["clean_loss" in epoch for epoch in clf.history_] == [False] * 3 + [True] * 2
+    one = MetaReweightClassifier(max_epochs=1, **params).fit(X_tr, y_fit, clean_mask=trusted)
+    assert "clean_loss" in one.history_[0]  # 7 // 10 = 0
+    assert MetaReweightClassifier(max_epochs=50)._warmup_epochs() == 35
+    # partial_fit and a warm-started fit take meta steps from their first epoch.
+    clf.partial_fit(X_tr, y_fit)
+    assert "clean_loss" in clf.history_[-1]
+    clf.set_params(warm_start=True, max_epochs=2).fit(X_tr, y_fit)
+    assert all("clean_loss" in epoch for epoch in clf.history_[-2:])
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (-1, "'warmup_epochs' parameter"),
+        ("half", "'warmup_epochs' parameter"),
+        (5, "warmup_epochs must be smaller than max_epochs"),
+        (6, "got warmup_epochs=6 and max_epochs=5"),
+    ],
+)
+def test_warmup_epochs_validated(noisy_digits, value, match):
+    X_tr, _, y_fit, trusted, _, _ = noisy_digits
+    clf = MetaReweightClassifier(max_epochs=5, warmup_epochs=value)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X_tr, y_fit, clean_mask=trusted)
+    assert not hasattr(clf, "net_")
+
+
+def test_refinement_keeps_trusted_rows_and_positive_margins(noisy_digits, monkeypatch):
+    X_tr, y_tr, y_fit, trusted, _, _ = noisy_digits
+    kept = []
+    original = MetaReweightClassifier._refine
+
+    def spy(self, X, y, keep):
+        kept.append(keep)
+        return original(self, X, y, keep)
+
+    monkeypatch.setattr(MetaReweightClassifier, "_refine", spy)
+    clf = MetaReweightClassifier(hidden_layer_sizes=(16,), max_epochs=5, lr=0.01, random_state=0)
+    clf.fit(X_tr, y_fit, clean_mask=trusted)
+    keep = np.zeros(len(X_tr), bool)
+    keep[kept[0]] = True
+    np.testing.assert_array_equal(keep, (clf.label_quality_ > 0) | trusted)
+    # The kept untrusted rows are mostly correctly labelled; the dropped ones mostly not.
+    correct = y_fit == y_tr
+    assert correct[keep & ~trusted].mean() > 0.9 > correct[~keep].mean()

@@ -102,7 +102,8 @@ def test_epochs_with_only_zero_weights_warn_with_count():
     X = np.array([[3.0, 0.0], [-3.0, 0.0]] * 10)
     y = np.array([0, 1] * 10)
     clf = MetaReweightClassifier(
-        **{**TINY, "hidden_layer_sizes": (), "batch_size": 8}, train_on_clean=False
+        **{**TINY, "hidden_layer_sizes": (), "batch_size": 8, "warmup_epochs": 0},
+        train_on_clean=False,
     )
     with pytest.warns(
         ConvergenceWarning, match="Every training batch got weight 0 in 3 of 3 epochs"
@@ -134,7 +135,8 @@ def test_failed_refit_leaves_no_stale_model(data):
 
 def test_keyboard_interrupt_keeps_a_usable_model(data):
     X, y, mask = data
-    stopped = MetaReweightClassifier(**TINY, callbacks=[StopAt(epoch=2, batch=2)])
+    # No warm-up: the completed first epoch is a meta epoch, with weights.
+    stopped = MetaReweightClassifier(**TINY, warmup_epochs=0, callbacks=[StopAt(epoch=2, batch=2)])
     stopped.fit(X, y, clean_mask=mask)
     assert len(stopped.history_) == 2
     assert len(stopped.history_[:, "train_loss"]) == 1  # the second epoch is incomplete
@@ -143,6 +145,7 @@ def test_keyboard_interrupt_keeps_a_usable_model(data):
     # example_weights_ covers whole epochs only: the same as one epoch's fit.
     one = MetaReweightClassifier(**{**TINY, "max_epochs": 1}).fit(X, y, clean_mask=mask)
     np.testing.assert_array_equal(stopped.example_weights_, one.example_weights_)
+    np.testing.assert_array_equal(stopped.label_quality_, one.label_quality_)
     # Training goes on from where it stopped.
     stopped.partial_fit(X, y)
     assert len(stopped.history_) == 3
@@ -152,14 +155,14 @@ def test_keyboard_interrupt_during_refinement_keeps_a_usable_model(data):
     X, y, mask = data
 
     def interrupt_in_training(module, inputs):
-        # The fast meta path runs the layers itself; only the refinement
-        # epochs call the whole module in train mode.
+        # The fast meta path runs the layers itself; only the warm-up (none
+        # here) and refinement epochs call the whole module in train mode.
         if module.training:
             raise KeyboardInterrupt
 
     module = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
     module.register_forward_pre_hook(interrupt_in_training)
-    clf = MetaReweightClassifier(**{**TINY, "max_epochs": 5}, module=module)
+    clf = MetaReweightClassifier(**{**TINY, "max_epochs": 5}, module=module, warmup_epochs=0)
     clf.fit(X, y, clean_mask=mask)
     assert clf.net_.meta_method_ == "fast"
     assert len(clf.history_) == 5
@@ -170,7 +173,9 @@ def test_keyboard_interrupt_during_refinement_keeps_a_usable_model(data):
 def test_keyboard_interrupt_skips_refinement(data, monkeypatch):
     X, y, mask = data
     refined = []
-    monkeypatch.setattr(MetaReweightClassifier, "_refine", lambda self, X, y: refined.append(1))
+    monkeypatch.setattr(
+        MetaReweightClassifier, "_refine", lambda self, X, y, keep: refined.append(1)
+    )
     clf = MetaReweightClassifier(**{**TINY, "max_epochs": 5}, callbacks=[StopAt(epoch=2, batch=1)])
     clf.fit(X, y, clean_mask=mask)
     assert refined == []
@@ -183,6 +188,7 @@ def test_keyboard_interrupt_in_first_epoch(data):
     clf = MetaReweightClassifier(**TINY, callbacks=[StopAt(epoch=1, batch=1)])
     clf.fit(X, y, clean_mask=mask)
     assert np.isnan(clf.example_weights_).all()  # no epoch completed
+    assert np.isnan(clf.label_quality_).all()
     assert np.isin(clf.predict(X), clf.classes_).all()
 
 
