@@ -288,7 +288,7 @@ def render(results, repeats, quick, sections=("fits", "steps", "memory")):
         f"1 thread, median of {repeats} alternating runs. One epoch, batch {BATCH}, Adam,",
         f"{N_FEATURES} features, {N_CLASSES} classes, {N_CLASSES * TRUSTED_PER_CLASS} trusted rows",
         "(used whole at every step), not trained on. MetaReweightClassifier with",
-        "`warmup_epochs=0, refine_epochs=0`: the meta epochs alone (by default 80 % of",
+        "`warmup_epochs=0, refine_epochs=0`: the meta epochs alone (by default 70 % of",
         "`max_epochs` are plain warm-up epochs, and `refine_epochs` adds `max_epochs`",
         "epochs of plain training on the rows it keeps).",
         "",
