@@ -87,7 +87,8 @@ default="adam"
     warmup_epochs : "auto" or int, default="auto"
         How many of the ``max_epochs`` epochs of ``fit`` come first as plain
         epochs (mean loss over the batch, each class weighted to its share of
-        the trusted set) before the meta-reweighted ones. ``"auto"`` is
+        the trusted set; unweighted when the trusted set lacks a class) before
+        the meta-reweighted ones. ``"auto"`` is
         ``7 * max_epochs // 10`` (0 for ``max_epochs=1``); an integer must
         be smaller than ``max_epochs``. A network learns the patterns shared
         by most rows before it memorises mislabelled ones, so the plain epochs
