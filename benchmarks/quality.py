@@ -127,25 +127,10 @@ def _synth_matrix_transition(n_classes, rate):
     return T
 
 
-def noise_data(spec, seed):
-    """Train/test split, noisy labels, trusted mask for a noise scenario."""
-    if spec["data"] == "digits":
-        X, y = load_digits(return_X_y=True)
-    elif spec["data"] == "cancer":
-        X, y = load_breast_cancer(return_X_y=True)
-    elif spec["data"] == "synth6":
-        X, y = make_classification(
-            n_samples=6000,
-            n_features=30,
-            n_informative=12,
-            n_redundant=6,
-            n_classes=6,
-            n_clusters_per_class=1,
-            class_sep=1.0,
-            random_state=3000 + seed,
-        )
-    else:
-        X, y = make_classification(
+# Generated noise data: make_classification parameters, and the base of its seed.
+_GENERATED = {
+    "synth": (
+        dict(
             n_samples=4000,
             n_features=20,
             n_informative=10,
@@ -153,8 +138,38 @@ def noise_data(spec, seed):
             n_classes=4,
             n_clusters_per_class=2,
             class_sep=1.5,
-            random_state=1000 + seed,
-        )
+        ),
+        1000,
+    ),
+    "synth6": (
+        dict(
+            n_samples=6000,
+            n_features=30,
+            n_informative=12,
+            n_redundant=6,
+            n_classes=6,
+            n_clusters_per_class=1,
+            class_sep=1.0,
+        ),
+        3000,
+    ),
+}
+
+
+def markdown_header(title, command):
+    """A benchmark page's title and the command that regenerates it."""
+    return [f"# {title}", "", "Regenerated with:", "", "```", command, "```", ""]
+
+
+def noise_data(spec, seed):
+    """Train/test split, noisy labels, trusted mask for a noise scenario."""
+    if spec["data"] == "digits":
+        X, y = load_digits(return_X_y=True)
+    elif spec["data"] == "cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+    else:
+        params, seed_base = _GENERATED[spec["data"]]
+        X, y = make_classification(**params, random_state=seed_base + seed)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
     scaler = StandardScaler().fit(X_tr)
     X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
@@ -347,15 +362,7 @@ def assemble(out_dir, command):
     results = [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))]
     results = [r for r in results if "scenario" in r]  # not e.g. speed.py's speed.json
     results.sort(key=lambda r: _order(r["scenario"]))
-    lines = [
-        "# Quality benchmark",
-        "",
-        "Regenerated with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
+    lines = markdown_header("Quality benchmark", command) + [
         "Protocol: `benchmarks/quality.py` (docstring). Same MLP (1 hidden layer of 100), Adam,",
         "lr 1e-3, batch 128 and epochs for every method; `l2rw` is `MetaReweightClassifier`",
         "with its defaults (`max_epochs` = the scenario's epochs: 70 % plain warm-up epochs,",

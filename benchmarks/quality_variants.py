@@ -178,15 +178,7 @@ def _best_baseline(name, out_dir=quality.RESULTS):
 
 def wide_table(results, variants, command):
     """Markdown: one row per scenario, one column per variant, and the best baseline."""
-    lines = [
-        "# Ablations of the defaults",
-        "",
-        "Regenerated with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
+    lines = quality.markdown_header("Ablations of the defaults", command) + [
         "Mean over seeds of test accuracy (balanced accuracy for imbalance), each variant",
         "of `MetaReweightClassifier` on the quality benchmark's data and seeds",
         "(`benchmarks/quality_variants.py` docstring). `best baseline`: the best",
