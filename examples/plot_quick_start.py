@@ -7,7 +7,11 @@ Quick start: noisy digits, plain vs reweighted
 class at random; 10 rows per class are kept with their true labels as the
 trusted set. A plain network trained on the noisy labels is compared with
 :class:`~sk_l2rw.MetaReweightClassifier`, which weights every example of each
-batch by how well its gradient agrees with the trusted set's.
+batch by how well its gradient agrees with the trusted set's. With its
+defaults the reweighted epochs follow plain warm-up epochs and are followed by
+refinement epochs on the rows whose label the network favoured during
+training (see the user guide). Both runs here have ``max_epochs=50``; the
+refinement adds up to 50 more, over the rows kept.
 """
 
 # %%
