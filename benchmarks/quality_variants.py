@@ -84,8 +84,10 @@ class _KeepRule(MetaReweightClassifier):
     ``max_epochs`` epochs is positive (its argmax is the given label);
     ``"final-p0.5"``, that model gives the label a probability of at least 0.5
     (the rule before ``label_quality_`` became a training record); ``"and"``,
-    ``"or"``, ``"mean"``: the training-record margin combined with ``"final"``.
-    Trusted rows are always kept, as by the default rule.
+    ``"or"``, ``"mean"``: the training-record margin combined with ``"final"``;
+    ``"count"``: the top rows by training-record margin, as many as are
+    estimated to be correctly labelled (``_count_rule``). Trusted rows are
+    always kept, as by the default rule.
     """
 
     _keep_rule = "final"
@@ -102,15 +104,36 @@ class _KeepRule(MetaReweightClassifier):
         final = given - other.max(1)
         record = self._margins()
         rule = self._keep_rule
-        mask = {
-            "final": final > 0,
-            "final-p0.5": given >= 0.5,
-            "and": (final > 0) & (record > 0),
-            "or": (final > 0) | (record > 0),
-            "mean": (final + record) > 0,
-        }[rule]
+        if rule == "count":
+            mask = self._count_rule(record)
+        else:
+            mask = {
+                "final": final > 0,
+                "final-p0.5": given >= 0.5,
+                "and": (final > 0) & (record > 0),
+                "or": (final > 0) | (record > 0),
+                "mean": (final + record) > 0,
+            }[rule]
         mask[self._trusted_rows] = True
         return super()._refine(X, y, np.flatnonzero(mask))
+
+    def _count_rule(self, record):
+        """Keep as many top-margin rows as are estimated correctly labelled.
+
+        The share of untrusted rows with margin <= 0 counts both mislabelled
+        rows and correct but hard ones; the trusted rows' share estimates the
+        latter, so the noise rate is estimated as (dropped - hard) / (1 - hard).
+        """
+        trusted = np.zeros(len(record), bool)
+        trusted[self._trusted_rows] = True
+        hard = np.mean(record[trusted] <= 0) if trusted.any() else 0.0
+        dropped = np.mean(record[~trusted] <= 0)
+        noise = np.clip((dropped - hard) / max(1 - hard, 1e-12), 0, 1)
+        rows = np.flatnonzero(~trusted)
+        n_keep = int(round((1 - noise) * len(rows)))
+        mask = np.zeros(len(record), bool)
+        mask[rows[np.argsort(-record[rows], kind="stable")[:n_keep]]] = True
+        return mask
 
 
 def _keep_rule(rule):
@@ -134,6 +157,7 @@ VARIANTS = {
     "keep-and": lambda epochs: ({}, None, _keep_rule("and")),
     "keep-or": lambda epochs: ({}, None, _keep_rule("or")),
     "keep-mean": lambda epochs: ({}, None, _keep_rule("mean")),
+    "keep-count": lambda epochs: ({}, None, _keep_rule("count")),
     "lr=3e-3": lambda epochs: ({"lr": 3e-3}, None),
     "adamw": lambda epochs: ({"optimizer": "adamw"}, None),
     "train_on_clean=False": lambda epochs: ({"train_on_clean": False}, None),
