@@ -106,6 +106,8 @@ class _KeepRule(MetaReweightClassifier):
         rule = self._keep_rule
         if rule == "count":
             mask = self._count_rule(record)
+        elif rule == "gmm":
+            mask = self._gmm_rule(record)
         else:
             mask = {
                 "final": final > 0,
@@ -116,6 +118,23 @@ class _KeepRule(MetaReweightClassifier):
             }[rule]
         mask[self._trusted_rows] = True
         return super()._refine(X, y, np.flatnonzero(mask))
+
+    def _gmm_rule(self, record):
+        """Rows more likely in the high-margin component of a 2-Gaussian mixture.
+
+        As DivideMix (Li et al., 2020) splits rows by their loss: fitted to the
+        untrusted rows' training-record margins.
+        """
+        from sklearn.mixture import GaussianMixture
+
+        trusted = np.zeros(len(record), bool)
+        trusted[self._trusted_rows] = True
+        values = record[~trusted].reshape(-1, 1)
+        gmm = GaussianMixture(2, random_state=0).fit(values)
+        clean = int(np.argmax(gmm.means_.ravel()))
+        mask = np.zeros(len(record), bool)
+        mask[np.flatnonzero(~trusted)] = gmm.predict_proba(values)[:, clean] > 0.5
+        return mask
 
     def _count_rule(self, record):
         """Keep as many top-margin rows as are estimated correctly labelled.
@@ -158,6 +177,7 @@ VARIANTS = {
     "keep-or": lambda epochs: ({}, None, _keep_rule("or")),
     "keep-mean": lambda epochs: ({}, None, _keep_rule("mean")),
     "keep-count": lambda epochs: ({}, None, _keep_rule("count")),
+    "keep-gmm": lambda epochs: ({}, None, _keep_rule("gmm")),
     "lr=3e-3": lambda epochs: ({"lr": 3e-3}, None),
     "adamw": lambda epochs: ({"optimizer": "adamw"}, None),
     "train_on_clean=False": lambda epochs: ({"train_on_clean": False}, None),
