@@ -155,7 +155,7 @@ class MetaReweightNet(NeuralNetClassifier):
     """
 
     # Pickled like module_: a net fitted on a GPU unpickles onto the CPU.
-    cuda_dependent_attributes_ = ["trusted_X_", "trusted_y_"]
+    cuda_dependent_attributes_ = ["trusted_X_", "trusted_y_", "warmup_class_weight_"]
 
     def __init__(
         self, module, *args, meta_method="auto", clean_batch_size=None, warmup_epochs=0, **kwargs

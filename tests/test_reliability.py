@@ -257,13 +257,15 @@ def test_pickle_and_joblib_round_trips(data):
     for loaded in (pickle.loads(pickle.dumps(clf)), joblib.load(buffer)):
         np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
         np.testing.assert_array_equal(loaded.example_weights_, clf.example_weights_)
+        np.testing.assert_array_equal(loaded.label_quality_, clf.label_quality_)
         assert len(loaded.history_) == 3
         loaded.partial_fit(X, y)  # still trainable, with its trusted set
         assert len(loaded.history_) == 4
     # The trusted tensors go through skorch's device-mapping pickling, as
     # module_ does, so that a model fitted on a GPU loads on a CPU.
     state = clf.net_.__getstate__()
-    assert not {"trusted_X_", "trusted_y_", "module_"} & set(state)
+    assert clf.net_.warmup_class_weight_ is not None  # TINY: 2 warm-up epochs
+    assert not {"trusted_X_", "trusted_y_", "warmup_class_weight_", "module_"} & set(state)
 
 
 # -- reproducibility -----------------------------------------------------------------
