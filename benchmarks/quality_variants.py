@@ -168,6 +168,7 @@ VARIANTS = {
     "warmup_epochs=0": lambda epochs: ({"warmup_epochs": 0}, None),
     "warmup-0.6": lambda epochs: ({"warmup_epochs": int(0.6 * epochs)}, None),
     "warmup-0.7": lambda epochs: ({"warmup_epochs": int(0.7 * epochs)}, None),
+    "warmup-0.8": lambda epochs: ({"warmup_epochs": int(0.8 * epochs)}, None),
     "warmup-0.9": lambda epochs: ({"warmup_epochs": min(epochs - 1, int(0.9 * epochs))}, None),
     "refine_epochs=0": lambda epochs: ({"refine_epochs": 0}, None),
     "no-meta (ablation)": lambda epochs: ({}, None, _NoMeta),
