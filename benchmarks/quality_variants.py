@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
+from sk_l2rw._net import MetaReweightNet  # noqa: E402
 
 
 def _continue(clf, X, y, mask, epochs, seed, class_weight=None):
@@ -155,6 +156,51 @@ class _KeepRule(MetaReweightClassifier):
         return mask
 
 
+class _ProbaRecordNet(MetaReweightNet):
+    """Also sums each row's softmax probabilities at its steps (the n x k training record)."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.proba_sums_ = np.zeros((len(X), len(self.classes)))
+
+    def train_step_single(self, batch, **fit_params):
+        sampler = self.iterator_train__sampler
+        start = sampler._pos
+        out = super().train_step_single(batch, **fit_params)
+        rows = sampler._order[start : start + len(batch[1])]
+        self.proba_sums_[rows] += F.softmax(out["y_pred"].detach(), 1).cpu().numpy()
+        return out
+
+
+class _KeepConfident(MetaReweightClassifier):
+    """Refine on the rows confident learning does not flag, from the training record.
+
+    Confident learning (Northcutt et al., 2021) on the mean training-record
+    probabilities ``P``: class ``j``'s threshold ``t_j`` is the mean ``P[:, j]``
+    over rows labelled ``j``; a row is flagged when the likeliest class among
+    those whose probability reaches their threshold is not its label.
+    """
+
+    def _new_net(self, n_classes, optimizer, device):
+        net = super()._new_net(n_classes, optimizer, device)
+        net.__class__ = _ProbaRecordNet
+        return net
+
+    def _kept_rows(self, trusted_rows):
+        self._trusted_rows = trusted_rows
+        return super()._kept_rows(trusted_rows)
+
+    def _refine(self, X, y, keep):
+        P = self.net_.proba_sums_ / max(self.net_.margin_epochs_, 1)
+        k = P.shape[1]
+        t = np.array([P[y == j, j].mean() if np.any(y == j) else 1.0 for j in range(k)])
+        above = P >= t
+        confident = np.where(above.any(1), np.where(above, P, -1.0).argmax(1), y)
+        mask = confident == y
+        mask[self._trusted_rows] = True
+        return super()._refine(X, y, np.flatnonzero(mask))
+
+
 def _keep_rule(rule):
     return type(f"_Keep_{rule}", (_KeepRule,), {"_keep_rule": rule})
 
@@ -179,6 +225,7 @@ VARIANTS = {
     "keep-mean": lambda epochs: ({}, None, _keep_rule("mean")),
     "keep-count": lambda epochs: ({}, None, _keep_rule("count")),
     "keep-gmm": lambda epochs: ({}, None, _keep_rule("gmm")),
+    "keep-confident": lambda epochs: ({}, None, _KeepConfident),
     "lr=3e-3": lambda epochs: ({"lr": 3e-3}, None),
     "adamw": lambda epochs: ({"optimizer": "adamw"}, None),
     "train_on_clean=False": lambda epochs: ({"train_on_clean": False}, None),
