@@ -465,10 +465,7 @@ default="adam"
             return
         X_keep = torch.as_tensor(X[keep], device=net.device)
         y_keep = torch.as_tensor(y[keep], device=net.device)
-        weight = trusted_class_weight(net.trusted_y_.cpu().numpy(), y[keep], len(self.classes_))
-        class_weight = None
-        if weight is not None:
-            class_weight = torch.as_tensor(weight, dtype=torch.float32, device=net.device)
+        class_weight = trusted_class_weight(net.trusted_y_, y[keep], len(self.classes_), net.device)
         net.module_.train()
         for _ in range(epochs):
             order = torch.randperm(len(keep)).to(net.device)

@@ -64,18 +64,20 @@ def _batch_collate(batch):
     return batch
 
 
-def trusted_class_weight(trusted_y, y, n_classes):
+def trusted_class_weight(trusted_y, y, n_classes, device="cpu"):
     """Per-class loss weights bringing the class shares of ``y`` to the trusted set's.
 
-    ``trusted_y`` and ``y`` are integer-encoded labels. Returns a float array
-    of length ``n_classes`` (0 for a class absent from ``y``), or None when
-    the trusted set lacks a class (its shares then say nothing of that class).
+    ``trusted_y`` and ``y`` are integer-encoded labels (arrays or tensors).
+    Returns a float32 tensor of length ``n_classes`` on ``device`` (0 for a
+    class absent from ``y``), or None when the trusted set lacks a class (its
+    shares then say nothing of that class).
     """
-    trusted = np.bincount(np.asarray(trusted_y), minlength=n_classes)
+    trusted = np.bincount(np.asarray(torch.as_tensor(trusted_y).cpu()), minlength=n_classes)
     if not trusted.all():
         return None
     train = np.bincount(np.asarray(y), minlength=n_classes) / max(len(y), 1)
-    return np.where(train > 0, (trusted / trusted.sum()) / np.maximum(train, 1e-12), 0.0)
+    weight = np.where(train > 0, (trusted / trusted.sum()) / np.maximum(train, 1e-12), 0.0)
+    return torch.as_tensor(weight, dtype=torch.float32, device=device)
 
 
 def label_margin(logits, y):
@@ -198,11 +200,9 @@ class MetaReweightNet(NeuralNetClassifier):
         self.warmup_end_ = len(self.history) + self.warmup_epochs
         self.warmup_class_weight_ = None
         if self.warmup_epochs:
-            weight = trusted_class_weight(self.trusted_y_.cpu().numpy(), y, len(self.classes_))
-            if weight is not None:
-                self.warmup_class_weight_ = torch.as_tensor(
-                    weight, dtype=torch.float32, device=self.device
-                )
+            self.warmup_class_weight_ = trusted_class_weight(
+                self.trusted_y_, y, len(self.classes_), self.device
+            )
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
