@@ -148,7 +148,7 @@ def _synth_matrix_transition(n_classes, rate):
     return T
 
 
-# Generated noise data: make_classification parameters, and the base of its seed.
+# Generated data: make_classification parameters, and the base of its seed.
 _GENERATED = {
     "synth": (
         dict(
@@ -174,7 +174,25 @@ _GENERATED = {
         ),
         3000,
     ),
+    "synth2": (  # the imbalance scenarios' pool
+        dict(
+            n_samples=46_000,
+            n_features=20,
+            n_informative=8,
+            n_redundant=4,
+            n_classes=2,
+            n_clusters_per_class=2,
+            class_sep=2.0,
+            flip_y=0.0,
+        ),
+        2000,
+    ),
 }
+
+
+def _generated(name, seed):
+    params, seed_base = _GENERATED[name]
+    return make_classification(**params, random_state=seed_base + seed)
 
 
 def markdown_header(title, command):
@@ -189,8 +207,7 @@ def noise_data(spec, seed):
     elif spec["data"] == "cancer":
         X, y = load_breast_cancer(return_X_y=True)
     else:
-        params, seed_base = _GENERATED[spec["data"]]
-        X, y = make_classification(**params, random_state=seed_base + seed)
+        X, y = _generated(spec["data"], seed)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
     scaler = StandardScaler().fit(X_tr)
     X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
@@ -218,17 +235,7 @@ def imbalance_data(spec, seed):
         n_test, n_train = 60, None
     else:
         if seed not in _SYNTH2:
-            _SYNTH2[seed] = make_classification(
-                n_samples=46_000,
-                n_features=20,
-                n_informative=8,
-                n_redundant=4,
-                n_classes=2,
-                n_clusters_per_class=2,
-                class_sep=2.0,
-                flip_y=0.0,
-                random_state=2000 + seed,
-            )
+            _SYNTH2[seed] = _generated("synth2", seed)
         X, y = _SYNTH2[seed]
         n_test, n_train = 1000, 20_000
     rng = np.random.RandomState(seed)
