@@ -98,11 +98,6 @@ class _KeepRule(MetaReweightClassifier):
         return super()._kept_rows(trusted_rows)
 
     def _refine(self, X, y, keep):
-        proba = self.net_.predict_proba(X)
-        given = proba[np.arange(len(y)), y]
-        other = proba.copy()
-        other[np.arange(len(y)), y] = -1
-        final = given - other.max(1)
         record = self._margins()
         rule = self._keep_rule
         if rule == "count":
@@ -110,6 +105,12 @@ class _KeepRule(MetaReweightClassifier):
         elif rule == "gmm":
             mask = self._gmm_rule(record)
         else:
+            # The final model's view, needed by these rules only.
+            proba = self.net_.predict_proba(X)
+            given = proba[np.arange(len(y)), y]
+            other = proba.copy()
+            other[np.arange(len(y)), y] = -1
+            final = given - other.max(1)
             mask = {
                 "final": final > 0,
                 "final-p0.5": given >= 0.5,
