@@ -8,19 +8,31 @@ rows kept. Then the same reweighted model (warm-up and meta epochs as by
 default) is refined on either set, and a fresh plain network is trained on
 either set, so that the accuracy each set allows can be compared.
 
+With ``--cuts``, the question is where to cut: the defaults are fitted up to
+the refinement once per seed, and that same model (parameters, optimizer
+state, random state) is then refined on the rows kept by each of several
+rules -- ``label_quality_ > t`` for a few thresholds ``t`` (the default is
+``t = 0``), every row, the correctly labelled rows (an oracle), and as
+many top rows by ``label_quality_`` as are correctly labelled (an oracle
+count: the best a cut at a known noise rate could do with this ranking) --
+and scored on the test set. Imbalance scenarios are allowed here.
+
 Usage::
 
     python benchmarks/diagnose_cut.py --scenario heldout-synth6-uniform-40 --seeds 0,1
+    python benchmarks/diagnose_cut.py --cuts --scenario imb-synth-0.9,digits-pair-30 \
+        --seeds 0,1,2,3,4
 """
 
 import argparse
+import copy
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
@@ -38,6 +50,75 @@ class _RefineOn(MetaReweightClassifier):
 
     def _kept_rows(self, trusted_rows):
         return np.flatnonzero(self.rows)
+
+
+class _StopBeforeRefine(MetaReweightClassifier):
+    """The defaults up to the refinement, keeping what the refinement would start from."""
+
+    def _kept_rows(self, trusted_rows):
+        self.trusted_rows_ = trusted_rows
+        return super()._kept_rows(trusted_rows)
+
+    def _refine(self, X, y, keep):
+        net = self.net_
+        self.start_ = (
+            X,
+            y,
+            copy.deepcopy(net.module_.state_dict()),
+            copy.deepcopy(net.optimizer_.state_dict()),
+            torch.get_rng_state(),
+        )
+
+    def refine_on(self, keep):
+        """Refine, from the saved start, on the rows where ``keep`` is True."""
+        X, y, module_state, optimizer_state, rng_state = self.start_
+        self.net_.module_.load_state_dict(module_state)
+        # The optimizer keeps the tensors it is given and Adam updates them in place.
+        self.net_.optimizer_.load_state_dict(copy.deepcopy(optimizer_state))
+        torch.set_rng_state(rng_state)
+        MetaReweightClassifier._refine(self, X, y, np.flatnonzero(keep))
+        return self
+
+
+CUTS = (-0.5, -0.3, -0.2, -0.1, 0.0, 0.1, 0.2)
+
+
+def cuts(name, seed):
+    """Test score of the same model refined on the rows each rule keeps."""
+    spec = quality.scenarios()[name]
+    if quality.is_imbalance(spec):
+        X_tr, y_tr, trusted, X_te, y_te = quality.imbalance_data(spec, seed)
+        y_fit, metric = y_tr, balanced_accuracy_score
+    else:
+        X_tr, y_tr, y_fit, trusted, X_te, y_te = quality.noise_data(spec, seed)
+        metric = accuracy_score
+    clf = _StopBeforeRefine(max_epochs=spec["epochs"], random_state=seed)
+    clf.fit(X_tr, y_fit, clean_mask=trusted)
+    quality_ = clf.label_quality_
+    rules = {f"t={t:+.1f}": quality_ > t for t in CUTS}
+    rules["every row"] = np.ones(len(y_fit), bool)
+    rules["correct labels"] = y_fit == y_tr
+    # As many rows as are correctly labelled, by label_quality_: the best a
+    # count-based cut (cleanlab's prune by noise rate) could do with our ranking.
+    top = np.argsort(-quality_, kind="stable")[: rules["correct labels"].sum()]
+    rules["correct count"] = np.isin(np.arange(len(y_fit)), top)
+    out = {}
+    for rule, keep in rules.items():
+        keep = keep.copy()
+        keep[clf.trusted_rows_] = True
+        score = metric(y_te, clf.refine_on(keep).predict(X_te))
+        out[rule] = (score, keep.mean(), (y_fit != y_tr)[keep].mean())
+    return out
+
+
+def _cuts_table(name, seeds):
+    runs = [cuts(name, seed) for seed in seeds]
+    print(f"## {name}, seeds {','.join(map(str, seeds))} (default: t=+0.0)")
+    print("| rows kept | test score | share kept | share of kept mislabelled |")
+    print("|---|---|---|---|")
+    for rule in runs[0]:
+        score, kept, noisy = np.mean([run[rule] for run in runs], axis=0)
+        print(f"| {rule} | {score:.4f} | {kept:.3f} | {noisy:.3f} |", flush=True)
 
 
 def _describe(name, keep, noisy):
@@ -73,16 +154,26 @@ def diagnose(name, seed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", default="heldout-synth6-uniform-40")
+    parser.add_argument(
+        "--scenario", default="heldout-synth6-uniform-40", help="with --cuts: comma-separated"
+    )
     parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--cuts", action="store_true", help="compare thresholds of the cut")
     args = parser.parse_args(argv)
     specs = quality.scenarios()
-    if args.scenario not in specs or specs[args.scenario]["group"] == "imbalance":
-        parser.error(f"--scenario must be a noise scenario of quality.py; got {args.scenario!r}")
+    names = args.scenario.split(",") if args.cuts else [args.scenario]
+    for name in names:
+        if name not in specs or (not args.cuts and quality.is_imbalance(specs[name])):
+            parser.error(f"--scenario must be a noise scenario of quality.py; got {name!r}")
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
-    for seed in args.seeds.split(","):
-        diagnose(args.scenario, int(seed))
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    for name in names:
+        if args.cuts:
+            _cuts_table(name, seeds)
+        else:
+            for seed in seeds:
+                diagnose(name, seed)
 
 
 if __name__ == "__main__":

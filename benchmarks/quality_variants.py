@@ -240,7 +240,7 @@ VARIANTS = {
 
 
 def score(name, spec, variant, seed):
-    if spec["group"] == "imbalance":
+    if quality.is_imbalance(spec):
         X_tr, y_tr, trusted, X_te, y_te = quality.imbalance_data(spec, seed)
         y_fit, metric = y_tr, balanced_accuracy_score
     else:

@@ -40,3 +40,20 @@ def test_every_example_has_a_gallery_title():
         rule, title, rule2 = lines[:3]
         assert set(rule) == {"="} and rule == rule2, f"{path.name}: title not over/underlined"
         assert len(rule) >= len(title), f"{path.name}: title rule shorter than the title"
+
+
+def test_quality_table_is_what_the_saved_results_give():
+    # The docs' quality table must not drift from benchmarks/results: assembling
+    # the saved JSON again (as `quality.py --assemble-only` does) gives it back.
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import quality
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    committed = (ROOT / "docs" / "benchmarks" / "quality.md").read_text()
+    command = committed.split("```\n")[1].strip("\n")
+    table, results = quality.assemble(quality.RESULTS, command)
+    assert results, "no saved results in benchmarks/results"
+    assert table == committed
