@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from sklearn.metrics import accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
@@ -86,12 +86,7 @@ CUTS = (-0.5, -0.3, -0.2, -0.1, 0.0, 0.1, 0.2)
 def cuts(name, seed):
     """Test score of the same model refined on the rows each rule keeps."""
     spec = quality.scenarios()[name]
-    if quality.is_imbalance(spec):
-        X_tr, y_tr, trusted, X_te, y_te = quality.imbalance_data(spec, seed)
-        y_fit, metric = y_tr, balanced_accuracy_score
-    else:
-        X_tr, y_tr, y_fit, trusted, X_te, y_te = quality.noise_data(spec, seed)
-        metric = accuracy_score
+    X_tr, y_tr, y_fit, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
     clf = _StopBeforeRefine(max_epochs=spec["epochs"], random_state=seed)
     clf.fit(X_tr, y_fit, clean_mask=trusted)
     quality_ = clf.label_quality_

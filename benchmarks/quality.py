@@ -281,6 +281,18 @@ def imbalance_data(spec, seed):
     return scaler.transform(X_tr), y_tr, mask, scaler.transform(X[test]), y[test]
 
 
+def scenario_data(spec, seed):
+    """``X_tr, y_tr, y_fit, trusted, X_te, y_te, metric`` of one seed of a scenario.
+
+    ``y_fit`` are the labels to train on (noisy, trusted rows true), ``y_tr``
+    the true ones; ``metric`` is balanced accuracy for imbalance, else accuracy.
+    """
+    if is_imbalance(spec):
+        X_tr, y_tr, trusted, X_te, y_te = imbalance_data(spec, seed)
+        return X_tr, y_tr, y_tr, trusted, X_te, y_te, balanced_accuracy_score
+    return (*noise_data(spec, seed), accuracy_score)
+
+
 # -- methods ------------------------------------------------------------------
 
 
@@ -301,14 +313,10 @@ def run_seed(name, spec, seed, only=None):
     """All methods on one seed of one scenario."""
     epochs = spec["epochs"]
     res = {"acc": {}, "time": {}, "auroc": {}}
+    X_tr, y_tr, y_fit, trusted, X_te, y_te, metric = scenario_data(spec, seed)
     if is_imbalance(spec):
-        X_tr, y_tr, trusted, X_te, y_te = imbalance_data(spec, seed)
-        y_fit = y_tr
-        metric = balanced_accuracy_score
         methods = IMB_METHODS
     else:
-        X_tr, y_tr, y_fit, trusted, X_te, y_te = noise_data(spec, seed)
-        metric = accuracy_score
         methods = TRUSTED_METHODS if spec["group"] == "trusted" else NOISE_METHODS
     n_steps = math.ceil(len(y_fit) / 128) * epochs
     clean_epochs = max(epochs, n_steps // math.ceil(trusted.sum() / 128))

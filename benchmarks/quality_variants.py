@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -240,12 +239,7 @@ VARIANTS = {
 
 
 def score(name, spec, variant, seed):
-    if quality.is_imbalance(spec):
-        X_tr, y_tr, trusted, X_te, y_te = quality.imbalance_data(spec, seed)
-        y_fit, metric = y_tr, balanced_accuracy_score
-    else:
-        X_tr, y_tr, y_fit, trusted, X_te, y_te = quality.noise_data(spec, seed)
-        metric = accuracy_score
+    X_tr, y_tr, y_fit, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
     params, after, *cls = VARIANTS[variant](spec["epochs"])
     cls = cls[0] if cls else MetaReweightClassifier
     clf = cls(max_epochs=spec["epochs"], random_state=seed, **params)
