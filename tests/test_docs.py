@@ -5,6 +5,10 @@ in CI and catches broken references.
 """
 
 import ast
+import importlib
+import json
+import re
+import sys
 from pathlib import Path
 
 import sk_l2rw
@@ -42,18 +46,42 @@ def test_every_example_has_a_gallery_title():
         assert len(rule) >= len(title), f"{path.name}: title rule shorter than the title"
 
 
-def test_quality_table_is_what_the_saved_results_give():
-    # The docs' quality table must not drift from benchmarks/results: assembling
-    # the saved JSON again (as `quality.py --assemble-only` does) gives it back.
-    import sys
-
+def _benchmark_module(name):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        import quality
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    committed = (ROOT / "docs" / "benchmarks" / "quality.md").read_text()
-    command = committed.split("```\n")[1].strip("\n")
+
+
+def _page_and_command(name):
+    page = (ROOT / "docs" / "benchmarks" / name).read_text()
+    return page, page.split("```\n")[1].strip("\n")
+
+
+# The docs' benchmark tables must not drift from the saved results in
+# benchmarks/results: assembling them again (as --assemble-only does) gives
+# the committed page back, byte for byte.
+
+
+def test_quality_table_is_what_the_saved_results_give():
+    quality = _benchmark_module("quality")
+    page, command = _page_and_command("quality.md")
     table, results = quality.assemble(quality.RESULTS, command)
     assert results, "no saved results in benchmarks/results"
-    assert table == committed
+    assert table == page
+
+
+def test_ablation_table_is_what_the_saved_results_give():
+    variants_module = _benchmark_module("quality_variants")
+    page, command = _page_and_command("ablation.md")
+    lines = page.splitlines()
+    header = next(line for line in lines if line.startswith("| scenario |"))
+    variants = re.findall(r"`([^`]+)`", header)
+    names = [line.split("|")[1].strip() for line in lines if line.startswith("| ")][1:]
+    results = {
+        name: json.loads((variants_module.VARIANT_RESULTS / f"{name}.json").read_text())
+        for name in names
+    }
+    assert variants and results
+    assert variants_module.wide_table(results, variants, command) == page
