@@ -14,8 +14,11 @@ state, random state) is then refined on the rows kept by each of several
 rules -- ``label_quality_ > t`` for a few thresholds ``t`` (the default is
 ``t = 0``), every row, the correctly labelled rows (an oracle), and as
 many top rows by ``label_quality_`` as are correctly labelled (an oracle
-count: the best a cut at a known noise rate could do with this ranking) --
-and scored on the test set. Imbalance scenarios are allowed here.
+count: the best a cut at a known noise rate could do with this ranking), the
+same share as ``t = 0`` keeps taken from each given class, the rows with a
+positive cross-fitted margin (2 folds of the defaults without refinement,
+each row scored by the model that did not train on it), and the rows cleanlab
+keeps -- and scored on the test set. Imbalance scenarios are allowed here.
 
 Usage::
 
@@ -97,6 +100,9 @@ def cuts(name, seed):
     # count-based cut (cleanlab's prune by noise rate) could do with our ranking.
     top = np.argsort(-quality_, kind="stable")[: rules["correct labels"].sum()]
     rules["correct count"] = np.isin(np.arange(len(y_fit)), top)
+    rules["per class, t=0 share"] = _per_class(quality_, y_fit, np.mean(quality_ > 0))
+    rules["cross-fitted margin > 0"] = _cross_fitted_margin(X_tr, y_fit, trusted, spec, seed) > 0
+    rules["cleanlab's rows"] = _cleanlab_rows(X_tr, y_fit, spec, seed)
     out = {}
     for rule, keep in rules.items():
         keep = keep.copy()
@@ -104,6 +110,48 @@ def cuts(name, seed):
         score = metric(y_te, clf.refine_on(keep).predict(X_te))
         out[rule] = (score, keep.mean(), (y_fit != y_tr)[keep].mean())
     return out
+
+
+def _per_class(score, y, share):
+    """The top ``share`` of each given class's rows by ``score``."""
+    keep = np.zeros(len(y), bool)
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        keep[rows[np.argsort(-score[rows], kind="stable")[: round(share * len(rows))]]] = True
+    return keep
+
+
+def _cross_fitted_margin(X, y, trusted, spec, seed, folds=2):
+    """Each untrusted row's label margin under defaults fitted without it (no refinement).
+
+    The untrusted rows are split in ``folds``; a model is fitted on the other
+    folds and the trusted rows, as the defaults up to the refinement.
+    """
+    untrusted = np.flatnonzero(~trusted)
+    fold = np.random.RandomState(seed).permutation(len(untrusted)) % folds
+    margin = np.full(len(y), np.inf)  # trusted rows: always kept
+    for f in range(folds):
+        held = untrusted[fold == f]
+        train = np.ones(len(y), bool)
+        train[held] = False
+        model = MetaReweightClassifier(
+            max_epochs=spec["epochs"], refine_epochs=0, random_state=seed + 1000 * (f + 1)
+        ).fit(X[train], y[train], clean_mask=trusted[train])
+        proba = model.predict_proba(X[held])
+        labels = np.searchsorted(model.classes_, y[held])
+        given = proba[np.arange(len(held)), labels]
+        proba[np.arange(len(held)), labels] = -1
+        margin[held] = given - proba.max(1)
+    return margin
+
+
+def _cleanlab_rows(X, y, spec, seed):
+    """The rows cleanlab's ``CleanLearning`` (as in quality.py) does not flag."""
+    from cleanlab.classification import CleanLearning
+
+    plain = PlainNet(max_epochs=spec["epochs"], random_state=seed)
+    cleanlab = CleanLearning(plain, cv_n_folds=3, seed=seed).fit(X, y)
+    return ~cleanlab.get_label_issues()["is_label_issue"].to_numpy()
 
 
 def _cuts_table(name, seeds):
