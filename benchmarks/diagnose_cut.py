@@ -102,7 +102,7 @@ def cuts(name, seed):
     rules["correct count"] = np.isin(np.arange(len(y_fit)), top)
     rules["per class, t=0 share"] = _per_class(quality_, y_fit, np.mean(quality_ > 0))
     rules["cross-fitted margin > 0"] = _cross_fitted_margin(X_tr, y_fit, trusted, spec, seed) > 0
-    rules["cleanlab's rows"] = _cleanlab_rows(X_tr, y_fit, spec, seed)
+    rules["cleanlab's rows"] = _kept_by(_clean_learning(X_tr, y_fit, spec, seed))
     out = {}
     for rule, keep in rules.items():
         keep = keep.copy()
@@ -145,12 +145,16 @@ def _cross_fitted_margin(X, y, trusted, spec, seed, folds=2):
     return margin
 
 
-def _cleanlab_rows(X, y, spec, seed):
-    """The rows cleanlab's ``CleanLearning`` (as in quality.py) does not flag."""
+def _clean_learning(X, y, spec, seed):
+    """cleanlab's ``CleanLearning`` around the plain network, fitted as in quality.py."""
     from cleanlab.classification import CleanLearning
 
     plain = PlainNet(max_epochs=spec["epochs"], random_state=seed)
-    cleanlab = CleanLearning(plain, cv_n_folds=3, seed=seed).fit(X, y)
+    return CleanLearning(plain, cv_n_folds=3, seed=seed).fit(X, y)
+
+
+def _kept_by(cleanlab):
+    """The rows a fitted ``CleanLearning`` does not flag as label issues."""
     return ~cleanlab.get_label_issues()["is_label_issue"].to_numpy()
 
 
@@ -172,15 +176,12 @@ def _describe(name, keep, noisy):
 
 
 def diagnose(name, seed):
-    from cleanlab.classification import CleanLearning
-
     spec = quality.scenarios()[name]
     epochs = spec["epochs"]
     X_tr, y_tr, y_fit, trusted, X_te, y_te = quality.noise_data(spec, seed)
     noisy = y_fit != y_tr
-    plain = PlainNet(max_epochs=epochs, random_state=seed)
-    cleanlab = CleanLearning(plain, cv_n_folds=3, seed=seed).fit(X_tr, y_fit)
-    theirs = ~cleanlab.get_label_issues()["is_label_issue"].to_numpy() | trusted
+    cleanlab = _clean_learning(X_tr, y_fit, spec, seed)
+    theirs = _kept_by(cleanlab) | trusted
     exact = MetaReweightClassifier(max_epochs=epochs, refine_epochs=0, random_state=seed)
     ours = (exact.fit(X_tr, y_fit, clean_mask=trusted).label_quality_ > 0) | trusted
     print(f"## {name}, seed {seed}")
@@ -201,13 +202,17 @@ def main(argv=None):
         "--scenario", default="heldout-synth6-uniform-40", help="with --cuts: comma-separated"
     )
     parser.add_argument("--seeds", default="0,1")
-    parser.add_argument("--cuts", action="store_true", help="compare thresholds of the cut")
+    parser.add_argument(
+        "--cuts", action="store_true", help="compare rules for the rows the refinement keeps"
+    )
     args = parser.parse_args(argv)
     specs = quality.scenarios()
     names = args.scenario.split(",") if args.cuts else [args.scenario]
     for name in names:
-        if name not in specs or (not args.cuts and quality.is_imbalance(specs[name])):
-            parser.error(f"--scenario must be a noise scenario of quality.py; got {name!r}")
+        if name not in specs:
+            parser.error(f"--scenario must name scenarios of quality.py; got {name!r}")
+        if not args.cuts and quality.is_imbalance(specs[name]):
+            parser.error(f"without --cuts, --scenario must be a noise scenario; got {name!r}")
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
     seeds = [int(seed) for seed in args.seeds.split(",")]
