@@ -138,10 +138,7 @@ def _cross_fitted_margin(X, y, trusted, spec, seed, folds=2):
             max_epochs=spec["epochs"], refine_epochs=0, random_state=seed + 1000 * (f + 1)
         ).fit(X[train], y[train], clean_mask=trusted[train])
         proba = model.predict_proba(X[held])
-        labels = np.searchsorted(model.classes_, y[held])
-        given = proba[np.arange(len(held)), labels]
-        proba[np.arange(len(held)), labels] = -1
-        margin[held] = given - proba.max(1)
+        margin[held] = quality.proba_margin(proba, np.searchsorted(model.classes_, y[held]))
     return margin
 
 

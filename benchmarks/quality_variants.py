@@ -42,13 +42,11 @@ from sk_l2rw import MetaReweightClassifier  # noqa: E402
 from sk_l2rw._net import MetaReweightNet  # noqa: E402
 
 
-def _continue(clf, X, y, mask, epochs, seed, class_weight=None):
+def _continue(clf, X, y, mask, epochs, seed):
     """Continue training ``clf``'s module with its optimizer, plain mean loss on ``mask`` rows."""
     module, optimizer = clf.net_.module_, clf.net_.optimizer_
     X = torch.as_tensor(X[mask], dtype=torch.float32)
     y = torch.as_tensor(np.searchsorted(clf.classes_, y[mask]))
-    if class_weight is not None:
-        class_weight = torch.as_tensor(class_weight, dtype=torch.float32)
     gen = torch.Generator().manual_seed(seed)
     module.train()
     for _ in range(epochs):
@@ -56,7 +54,7 @@ def _continue(clf, X, y, mask, epochs, seed, class_weight=None):
         for start in range(0, len(y), clf.batch_size):
             idx = perm[start : start + clf.batch_size]
             optimizer.zero_grad()
-            F.cross_entropy(module(X[idx]), y[idx], weight=class_weight).backward()
+            F.cross_entropy(module(X[idx]), y[idx]).backward()
             optimizer.step()
     module.eval()
 
@@ -107,9 +105,7 @@ class _KeepRule(MetaReweightClassifier):
             # The final model's view, needed by these rules only.
             proba = self.net_.predict_proba(X)
             given = proba[np.arange(len(y)), y]
-            other = proba.copy()
-            other[np.arange(len(y)), y] = -1
-            final = given - other.max(1)
+            final = quality.proba_margin(proba, y)
             mask = {
                 "final": final > 0,
                 "final-p0.5": given >= 0.5,
@@ -254,13 +250,8 @@ def _best_baseline(name, out_dir=quality.RESULTS):
     path = out_dir / f"{name}.json"
     if not path.exists():
         return None
-    runs = json.loads(path.read_text())["runs"]
-    means = {}
-    for method in runs[0]["acc"]:
-        if method not in quality.NOT_BASELINES:
-            means[method] = np.mean([run["acc"][method] for run in runs])
-    best = max(means, key=means.get)
-    return best, means[best]
+    result = json.loads(path.read_text())
+    return quality.best_baseline(result, result["runs"][0]["acc"])
 
 
 def wide_table(results, variants, command):
