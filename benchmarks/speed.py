@@ -94,20 +94,19 @@ def time_fits(hidden, n, repeats, methods):
     return {m: statistics.median(t) for m, t in times.items()}
 
 
-def time_steps(hidden, repeats, steps=100):
-    """Bare steps in pure torch: plain step vs each meta method, n=128, m=100."""
-    X, y, Xc, yc = (torch.as_tensor(a) for a in make_data(BATCH * steps))
+def _step_times(hidden, X, y, repeats, steps, metas):
+    """Median seconds per step in pure torch on one MLP, alternating: a plain
+    step, and a meta step for each ``metas[key] = (method, Xc, yc)``."""
     module = MLP(N_FEATURES, N_CLASSES, hidden)
     opt = torch.optim.Adam(module.parameters(), lr=1e-3)
 
     def plain(x, t):
         nn.functional.cross_entropy(module(x), t).backward()
 
-    def meta(method):
-        return lambda x, t: meta_step(module, x, t, Xc, yc, method=method)
+    def meta(method, xc, yc):
+        return lambda x, t: meta_step(module, x, t, xc, yc, method=method)
 
-    kinds = {"plain": plain, "fast": meta("fast"), "general": meta("general")}
-    kinds["recipe"] = meta("recipe")
+    kinds = {"plain": plain, **{k: meta(*args) for k, args in metas.items()}}
     times = {k: [] for k in kinds}
     for _ in range(repeats):
         for k, fn in kinds.items():
@@ -120,32 +119,17 @@ def time_steps(hidden, repeats, steps=100):
     return {k: statistics.median(t) for k, t in times.items()}
 
 
+def time_steps(hidden, repeats, steps=100):
+    """Bare steps in pure torch: plain step vs each meta method, n=128, m=100."""
+    X, y, Xc, yc = (torch.as_tensor(a) for a in make_data(BATCH * steps))
+    metas = {m: (m, Xc, yc) for m in ("fast", "general", "recipe")}
+    return _step_times(hidden, X, y, repeats, steps, metas)
+
+
 def _sweep_net(hidden, sizes, X, y, repeats, steps):
     rng = np.random.RandomState(1)
-    module = MLP(N_FEATURES, N_CLASSES, hidden)
-    opt = torch.optim.Adam(module.parameters(), lr=1e-3)
-
-    def run(fn):
-        start = time.perf_counter()
-        for i in range(steps):
-            opt.zero_grad()
-            fn(X[i * BATCH : (i + 1) * BATCH], y[i * BATCH : (i + 1) * BATCH])
-            opt.step()
-        return (time.perf_counter() - start) / steps
-
-    def plain(x, t):
-        nn.functional.cross_entropy(module(x), t).backward()
-
-    def meta(xc, yc):
-        return lambda x, t: meta_step(module, x, t, xc, yc, method="fast")
-
-    metas = {m: meta(X[rng.choice(len(X), m)], y[rng.choice(len(X), m)]) for m in sizes}
-    times = {k: [] for k in ("plain", *sizes)}
-    for _ in range(repeats):  # alternate
-        times["plain"].append(run(plain))
-        for m, fn in metas.items():
-            times[m].append(run(fn))
-    return {k: statistics.median(t) for k, t in times.items()}
+    metas = {m: ("fast", X[rng.choice(len(X), m)], y[rng.choice(len(X), m)]) for m in sizes}
+    return _step_times(hidden, X, y, repeats, steps, metas)
 
 
 def trusted_sweep(repeats, sizes=(10, 25, 50, 100, 128, 256), steps=50):
