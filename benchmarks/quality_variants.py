@@ -213,6 +213,16 @@ VARIANTS = {
     "warmup-0.8": lambda epochs: ({"warmup_epochs": int(0.8 * epochs)}, None),
     "warmup-0.9": lambda epochs: ({"warmup_epochs": min(epochs - 1, int(0.9 * epochs))}, None),
     "refine_epochs=0": lambda epochs: ({"refine_epochs": 0}, None),
+    # How the phases share max_epochs: split-W-R is W warm-up, R refinement (shares).
+    **{
+        f"split-{w}-{r}": (
+            lambda epochs, w=w, r=r: (
+                {"warmup_epochs": int(w * epochs), "refine_epochs": int(r * epochs)},
+                None,
+            )
+        )
+        for w, r in ((0.35, 0.5), (0.5, 0.3), (0.6, 0.2), (0.4, 0.4), (0.3, 0.3), (0.5, 0.4))
+    },
     "no-meta (ablation)": lambda epochs: ({}, None, _NoMeta),
     "keep-final": lambda epochs: ({}, None, _keep_rule("final")),
     "keep-final-p0.5": lambda epochs: ({}, None, _keep_rule("final-p0.5")),

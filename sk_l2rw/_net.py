@@ -1,42 +1,54 @@
 """The skorch net whose train step is the meta-reweighting step.
 
 A thin adapter from skorch's ``train_step_single`` to :func:`._meta.meta_step`,
-plus the bookkeeping: per-row weight sums, per-batch and per-epoch history.
+plus the phases of a fit and their bookkeeping. Every epoch of a call is one
+of skorch's epochs, run by its own loop: the first ``warmup_epochs`` take plain
+steps, the last ``refine_epochs`` take plain steps on the rows the network
+favoured during training, the rest take meta steps. The phase an epoch takes
+is decided in ``on_epoch_begin``; the rows it visits by :class:`RowSampler`.
 """
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
 
 from ._meta import meta_step, resolve_method
 
-# Per-batch figures recorded by the train step, aggregated per epoch.
+PHASES = ("warmup", "meta", "refine")
+# Per-batch figures, averaged per epoch by PassthroughScoring: the trusted loss
+# before each step (every phase), and the weights' figures (meta steps).
 _BATCH_KEYS = ("clean_loss", "mean_weight", "zero_weight_frac", "max_weight", "ess_frac")
+# Per-epoch figures of one phase only: printed as "-" in the others' rows.
+_PHASE_KEYS = (*_BATCH_KEYS[1:], "all_zero_batches", "kept_rows")
 
 
 class RowSampler(torch.utils.data.Sampler):
     """Random order of the training rows, remembered to credit weights to rows.
 
     Each epoch draws a permutation from torch's generator (as ``shuffle=True``
-    would); :meth:`take` hands out its next ``n`` row indices, batch by batch,
-    in the order the data loader consumes them.
+    would) of every row, or of ``rows`` when set (the refinement's kept rows);
+    :meth:`take` hands out its next ``n`` row indices, batch by batch, in the
+    order the data loader consumes them.
     """
 
     def __init__(self):
         self.n_rows = 0
+        self.rows = None
         self._order = np.zeros(0, dtype=np.int64)
         self._pos = 0
 
     def __iter__(self):
-        self._order = torch.randperm(self.n_rows).numpy()
+        order = torch.randperm(len(self)).numpy()
+        self._order = order if self.rows is None else self.rows[order]
         self._pos = 0
         return iter(self._order.tolist())
 
     def __len__(self):
-        return self.n_rows
+        return self.n_rows if self.rows is None else len(self.rows)
 
     def take(self, n):
         rows = self._order[self._pos : self._pos + n]
@@ -113,12 +125,54 @@ class DivergedError(FloatingPointError):
     """
 
 
+class PhasePrintLog(PrintLog):
+    """skorch's :class:`~skorch.callbacks.PrintLog` with one header for every phase.
+
+    The header is taken from the first epoch, as skorch does, plus
+    ``phase_keys``: the figures of phases other than the first one's. A row
+    prints ``-`` under a column its phase has no figure for, so every row has
+    a field under every column of the header.
+    """
+
+    def __init__(self, phase_keys=_PHASE_KEYS, **kwargs):
+        super().__init__(**kwargs)
+        self.phase_keys = phase_keys
+
+    def initialize(self):
+        super().initialize()
+        self.columns_ = None
+        return self
+
+    def _sorted_keys(self, keys):
+        # The phase right after the epoch: it tells which columns have figures.
+        order = super()._sorted_keys(keys)
+        if "phase" in order:
+            order.remove("phase")
+            order.insert(1 if order[:1] == ["epoch"] else 0, "phase")
+        return order
+
+    def table(self, row):
+        if self.columns_ is None:
+            self.columns_ = set(row) | set(self.phase_keys)
+        full = {key: row.get(key, "-") for key in self.columns_}
+        return super().table(full)
+
+
 class MetaReweightNet(NeuralNetClassifier):
     """A :class:`skorch.NeuralNetClassifier` trained with meta-reweighting.
 
     Training rows are drawn in a random order recorded by :class:`RowSampler`,
     so each example's weight is credited to its row without carrying indices
     through the data loader. Call :meth:`set_trusted` before ``fit``.
+
+    Each call of ``fit`` / ``partial_fit`` runs its epochs in three phases,
+    recorded as ``history[:, "phase"]``: ``"warmup"`` (the first
+    ``warmup_epochs``; plain steps), ``"meta"`` (meta steps) and ``"refine"``
+    (epochs after the first ``max_epochs - refine_epochs`` of the call; plain
+    steps on the rows whose label the network favoured during the earlier
+    epochs of the call, see :meth:`refine_rows`, and the trusted rows). Plain
+    steps take the mean loss with each class weighted to its share of the
+    trusted set among the rows the phase visits.
 
     Parameters
     ----------
@@ -130,9 +184,9 @@ class MetaReweightNet(NeuralNetClassifier):
         Trusted rows per step; ``None`` means ``batch_size``. A trusted set no
         larger than that is used whole at every step.
     warmup_epochs : int, default=0
-        The first ``warmup_epochs`` epochs of each ``fit``/``partial_fit``
-        call take plain steps (mean loss, classes weighted to their share of
-        the trusted set) instead of meta steps.
+        Plain epochs at the start of each call.
+    refine_epochs : int, default=0
+        Refinement epochs at the end of each call of ``max_epochs`` epochs.
     **kwargs
         Passed to :class:`skorch.NeuralNetClassifier`.
 
@@ -148,19 +202,26 @@ class MetaReweightNet(NeuralNetClassifier):
     >>> from sk_l2rw import MetaReweightClassifier, MetaReweightNet
     >>> X, y = load_iris(return_X_y=True)
     >>> trusted = np.arange(len(y)) % 10 == 0
-    >>> clf = MetaReweightClassifier(max_epochs=2, random_state=0)
+    >>> clf = MetaReweightClassifier(max_epochs=4, random_state=0)
     >>> net = clf.fit(X, y, clean_mask=trusted).net_
     >>> isinstance(net, MetaReweightNet), net.meta_method_
     (True, 'fast')
-    >>> type(net.module_).__name__
-    'MLP'
+    >>> net.history[:, "phase"]
+    ['warmup', 'meta', 'meta', 'refine']
     """
 
     # Pickled like module_: a net fitted on a GPU unpickles onto the CPU.
-    cuda_dependent_attributes_ = ["trusted_X_", "trusted_y_", "warmup_class_weight_"]
+    cuda_dependent_attributes_ = ["trusted_X_", "trusted_y_", "plain_class_weight_"]
 
     def __init__(
-        self, module, *args, meta_method="auto", clean_batch_size=None, warmup_epochs=0, **kwargs
+        self,
+        module,
+        *args,
+        meta_method="auto",
+        clean_batch_size=None,
+        warmup_epochs=0,
+        refine_epochs=0,
+        **kwargs,
     ):
         kwargs.setdefault("iterator_train__sampler", RowSampler())
         kwargs.setdefault("iterator_train__shuffle", False)
@@ -171,11 +232,29 @@ class MetaReweightNet(NeuralNetClassifier):
         self.meta_method = meta_method
         self.clean_batch_size = clean_batch_size
         self.warmup_epochs = warmup_epochs
+        self.refine_epochs = refine_epochs
 
-    def set_trusted(self, X, y):
-        """Store the trusted set (float features, integer labels)."""
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            *[
+                (key, PassthroughScoring(name=key, lower_is_better=None, on_train=True))
+                for key in _BATCH_KEYS
+            ],
+            ("print_log", PhasePrintLog()),
+        ]
+
+    def set_trusted(self, X, y, rows=()):
+        """Store the trusted set (float features, integer labels).
+
+        ``rows`` are the indices of the trusted rows among the training rows,
+        if they are trained on: the refinement keeps them all.
+        """
         self.trusted_X_ = to_tensor(X, device=self.device)
         self.trusted_y_ = to_tensor(y, device=self.device)
+        self.trusted_rows_ = np.asarray(rows, dtype=np.int64)
         self._trusted_order = None
         return self
 
@@ -184,28 +263,66 @@ class MetaReweightNet(NeuralNetClassifier):
         self.meta_method_ = resolve_method(self.module_, self.meta_method)
         return self
 
+    # -- phases -------------------------------------------------------------
+
+    def phase_of(self, epoch):
+        """The phase of the ``epoch``-th epoch (from 0) of a call."""
+        if epoch < self.warmup_epochs:
+            return "warmup"
+        if epoch < self.max_epochs - self.refine_epochs:
+            return "meta"
+        return "refine"
+
+    def refine_rows(self):
+        """Training rows the refinement visits: positive mean label margin, and the trusted rows."""
+        keep = self.margins() > 0
+        keep[self.trusted_rows_] = True
+        return np.flatnonzero(keep)
+
+    def margins(self):
+        """Each training row's label margin, averaged over the epochs of this call so far."""
+        n = self.margin_epochs_
+        return self.margin_sums_ / (n if n else np.nan)
+
+    def _start_phase(self, phase):
+        sampler = self.iterator_train__sampler
+        sampler.rows = self.refine_rows() if phase == "refine" else None
+        if phase == "meta":
+            self.plain_class_weight_ = None
+            return
+        y = self.y_train_ if sampler.rows is None else self.y_train_[sampler.rows]
+        self.plain_class_weight_ = trusted_class_weight(
+            self.trusted_y_, y, len(self.classes_), self.device
+        )
+
+    # -- skorch hooks ---------------------------------------------------------
+
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         n_rows = len(X)
         self.iterator_train__sampler.n_rows = n_rows
+        self.y_train_ = np.asarray(y)
+        self.first_epoch_ = len(self.history)
+        self.phase_ = None
         # Weights are averaged over the whole epochs of this call only: a later
         # call (warm start, partial_fit) may bring other rows.
         self.weight_sums_ = np.zeros(n_rows)
         self.weight_epochs_ = 0
         # Training dynamics: each row's label margin (label_margin) at its
-        # step, summed over the epochs of this call, warm-up and meta alike.
+        # step, summed over the warm-up and meta epochs of this call.
         self.margin_sums_ = np.zeros(n_rows)
         self.margin_epochs_ = 0
         self.epoch_start_sums_ = None
         self.all_zero_batches_ = 0
-        self.warmup_end_ = len(self.history) + self.warmup_epochs
-        self.warmup_class_weight_ = None
-        if self.warmup_epochs:
-            self.warmup_class_weight_ = trusted_class_weight(
-                self.trusted_y_, y, len(self.classes_), self.device
-            )
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        phase = self.phase_of(len(self.history) - 1 - self.first_epoch_)
+        if phase != self.phase_:
+            self._start_phase(phase)
+            self.phase_ = phase
+        self.history.record("phase", phase)
+        if phase == "refine":
+            self.history.record("kept_rows", len(self.iterator_train__sampler))
         # Kept until the epoch ends, to drop its part if it is interrupted.
         self.epoch_start_sums_ = self.weight_sums_.copy(), self.margin_sums_.copy()
 
@@ -227,16 +344,12 @@ class MetaReweightNet(NeuralNetClassifier):
         x = to_tensor(Xi, device=self.device)
         y = to_tensor(yi, device=self.device)
         rows = self.iterator_train__sampler.take(len(y))
-        if self._in_warmup():
+        if self.phase_ != "meta":
             return self._plain_step(x, y, rows)
         xc, yc = self._trusted_batch()
         step = meta_step(self.module_, x, y, xc, yc, method=self.meta_method_)
         loss = step.losses.mean()
-        if not (torch.isfinite(loss) and torch.isfinite(step.clean_loss)):
-            raise DivergedError(
-                f"Training diverged in epoch {len(self.history)}: the loss became "
-                f"{loss.item()}. Try a smaller lr (it is {self.lr})."
-            )
+        self._check_finite(torch.stack([loss, step.clean_loss.to(loss.dtype)]).max())
         w = step.weights.detach()
         n = len(w)
         # Rows are distinct within a batch, so plain fancy-index addition is exact.
@@ -253,47 +366,53 @@ class MetaReweightNet(NeuralNetClassifier):
         self.margin_sums_[rows] += label_margin(step.logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": step.logits}
 
-    def _in_warmup(self):
-        return len(self.history) <= self.warmup_end_
-
     def _plain_step(self, x, y, rows):
-        """A plain step: mean loss, classes weighted as ``warmup_class_weight_``."""
+        """A plain step (warm-up and refinement): mean loss, classes weighted as
+        ``plain_class_weight_`` (unweighted when None)."""
         logits = self.module_(x)
         losses = F.cross_entropy(logits, y, reduction="none")
-        if self.warmup_class_weight_ is None:
+        if self.plain_class_weight_ is None:
             objective = losses.mean()
         else:
-            w = self.warmup_class_weight_[y]
+            w = self.plain_class_weight_[y]
             objective = (losses * w).sum() / w.sum().clamp_min(1e-12)
         loss = losses.detach().mean()
-        if not torch.isfinite(loss):
-            raise DivergedError(
-                f"Training diverged in epoch {len(self.history)} (warm-up): the loss became "
-                f"{loss.item()}. Try a smaller lr (it is {self.lr})."
-            )
+        self._check_finite(loss)
         objective.backward()
-        self.margin_sums_[rows] += label_margin(logits, y).cpu().numpy()
+        self.history.record_batch("clean_loss", self._clean_loss())
+        if self.phase_ == "warmup":
+            self.margin_sums_[rows] += label_margin(logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": logits.detach()}
 
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        batches = [b for b in self.history[-1]["batches"] if "clean_loss" in b]
-        if batches:
-            sizes = [b["train_batch_size"] for b in batches]
-            for key in _BATCH_KEYS:
-                self.history.record(
-                    key, float(np.average([b[key] for b in batches], weights=sizes))
-                )
-        self.history.record("all_zero_batches", self.all_zero_batches_)
-        self.all_zero_batches_ = 0
-        # Warm-up epochs give no weights: the mean is over meta epochs.
-        self.weight_epochs_ += not self._in_warmup()
-        self.margin_epochs_ += 1
-        self.epoch_start_sums_ = None
-        params = [p for p in self.module_.parameters()]
-        if not all(torch.isfinite(p).all() for p in params):
+    def _clean_loss(self):
+        """The trusted batch's mean loss under the current parameters, in eval mode."""
+        xc, yc = self._trusted_batch()
+        was_training = self.module_.training
+        self.module_.eval()
+        with torch.no_grad():
+            loss = F.cross_entropy(self.module_(xc), yc).item()
+        self.module_.train(was_training)
+        return loss
+
+    def _check_finite(self, loss):
+        if not torch.isfinite(loss):
             raise DivergedError(
-                f"Training diverged in epoch {len(self.history)}: a parameter became "
-                f"NaN or infinite. Try a smaller lr (it is {self.lr})."
+                f"Training diverged in epoch {len(self.history)} ({self.phase_}): the loss "
+                f"became {loss.item()}. Try a smaller lr (it is {self.lr})."
+            )
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        if self.phase_ == "meta":
+            self.history.record("all_zero_batches", self.all_zero_batches_)
+            self.weight_epochs_ += 1
+        if self.phase_ != "refine":
+            self.margin_epochs_ += 1
+        self.all_zero_batches_ = 0
+        self.epoch_start_sums_ = None
+        if not all(torch.isfinite(p).all() for p in self.module_.parameters()):
+            raise DivergedError(
+                f"Training diverged in epoch {len(self.history)} ({self.phase_}): a parameter "
+                f"became NaN or infinite. Try a smaller lr (it is {self.lr})."
             )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
@@ -301,3 +420,4 @@ class MetaReweightNet(NeuralNetClassifier):
         if self.epoch_start_sums_ is not None:
             self.weight_sums_, self.margin_sums_ = self.epoch_start_sums_
             self.epoch_start_sums_ = None
+        self.iterator_train__sampler.rows = None

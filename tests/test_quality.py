@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 
-from sk_l2rw import MLP, MetaReweightClassifier
+from sk_l2rw import MLP, MetaReweightClassifier, MetaReweightNet
 from sk_l2rw.datasets import make_noisy_labels, split_trusted
 
 EPOCHS = 50  # the estimator default, as in the benchmark
@@ -98,20 +98,21 @@ def test_one_trusted_row_per_class(noisy_digits):
     assert scores[1] - scores[2] >= 0.05, scores
 
 
-def test_refine_epochs_follow_the_meta_epochs(noisy_digits):
+def test_refine_epochs_are_the_last_of_max_epochs(noisy_digits):
     X_tr, _, y_fit, trusted, _, _ = noisy_digits
-    params = dict(hidden_layer_sizes=(16,), max_epochs=5, lr=0.01, random_state=0)
-    exact = MetaReweightClassifier(refine_epochs=0, **params).fit(X_tr, y_fit, clean_mask=trusted)
-    refined = MetaReweightClassifier(refine_epochs=3, **params).fit(X_tr, y_fit, clean_mask=trusted)
-    # The meta-reweighted epochs are the same; only the refinement differs.
-    assert len(exact.history_) == len(refined.history_) == 5
-    np.testing.assert_allclose(exact.example_weights_, refined.example_weights_)
-    assert not np.allclose(exact.predict_proba(X_tr), refined.predict_proba(X_tr))
-    # "auto" is max_epochs.
-    auto = MetaReweightClassifier(**params).fit(X_tr, y_fit, clean_mask=trusted)
-    same = MetaReweightClassifier(refine_epochs=5, **params).fit(X_tr, y_fit, clean_mask=trusted)
-    np.testing.assert_allclose(auto.predict_proba(X_tr), same.predict_proba(X_tr))
-    assert not np.allclose(auto.predict_proba(X_tr), refined.predict_proba(X_tr))
+    params = dict(hidden_layer_sizes=(16,), warmup_epochs=1, lr=0.01, random_state=0)
+    fit = MetaReweightClassifier(**params, max_epochs=5, refine_epochs=2)
+    fit.fit(X_tr, y_fit, clean_mask=trusted)
+    assert fit.history_[:, "phase"] == ["warmup", "meta", "meta", "refine", "refine"]
+    # The epochs before the refinement are those of a 3-epoch fit without one.
+    short = MetaReweightClassifier(**params, max_epochs=3, refine_epochs=0)
+    short.fit(X_tr, y_fit, clean_mask=trusted)
+    np.testing.assert_array_equal(fit.example_weights_, short.example_weights_)
+    np.testing.assert_array_equal(fit.label_quality_, short.label_quality_)
+    assert not np.allclose(fit.predict_proba(X_tr), short.predict_proba(X_tr))
+    # "auto" is half of max_epochs, rounded down.
+    auto = MetaReweightClassifier(**params, max_epochs=5).fit(X_tr, y_fit, clean_mask=trusted)
+    np.testing.assert_array_equal(auto.predict_proba(X_tr), fit.predict_proba(X_tr))
 
 
 def test_refinement_weights_classes_to_the_trusted_set():
@@ -184,7 +185,8 @@ def test_warmup_step_and_label_quality_by_hand():
         callbacks=[("snap", snap)],
         random_state=0,
     ).fit(X, y, clean_mask=trusted)
-    assert "clean_loss" not in clf.history_[0] and "clean_loss" in clf.history_[1]
+    assert clf.history_[:, "phase"] == ["warmup", "meta"]
+    assert "ess_frac" not in clf.history_[0] and "ess_frac" in clf.history_[1]
     assert clf.net_.weight_epochs_ == 1  # example_weights_: the meta epoch alone
 
     ref = copy.deepcopy(module)
@@ -205,31 +207,38 @@ def test_warmup_step_and_label_quality_by_hand():
 def test_warmup_epochs_auto_and_partial_fit(noisy_digits):
     X_tr, _, y_fit, trusted, _, _ = noisy_digits
     params = dict(hidden_layer_sizes=(16,), lr=0.01, refine_epochs=0, random_state=0)
-    clf = MetaReweightClassifier(max_epochs=5, **params).fit(X_tr, y_fit, clean_mask=trusted)
-    # "auto": 7 * 5 // 10 = 3 plain epochs, then 2 meta epochs.
-    assert ["clean_loss" in epoch for epoch in clf.history_] == [False] * 3 + [True] * 2
+    clf = MetaReweightClassifier(max_epochs=6, **params).fit(X_tr, y_fit, clean_mask=trusted)
+    # "auto": int(0.35 * 6) = 2 plain epochs, then 4 meta epochs.
+    assert clf.history_[:, "phase"] == ["warmup"] * 2 + ["meta"] * 4
+    assert ["ess_frac" in epoch for epoch in clf.history_] == [False] * 2 + [True] * 4
     one = MetaReweightClassifier(max_epochs=1, **params).fit(X_tr, y_fit, clean_mask=trusted)
-    assert "clean_loss" in one.history_[0]  # 7 // 10 = 0
-    assert MetaReweightClassifier(max_epochs=50)._warmup_epochs() == 35
+    assert one.history_[:, "phase"] == ["meta"]
+    assert MetaReweightClassifier(max_epochs=50)._phase_epochs(warm=False) == (17, 25)
+    # "auto" gives way so that one meta epoch remains; a warm start has no warm-up.
+    for n, phases in ((2, (0, 1)), (3, (1, 1)), (4, (1, 2))):
+        assert MetaReweightClassifier(max_epochs=n)._phase_epochs(warm=False) == phases
+    assert MetaReweightClassifier(max_epochs=50)._phase_epochs(warm=True) == (0, 25)
     # partial_fit and a warm-started fit take meta steps from their first epoch.
     clf.partial_fit(X_tr, y_fit)
-    assert "clean_loss" in clf.history_[-1]
+    assert clf.history_[-1, "phase"] == "meta"
     clf.set_params(warm_start=True, max_epochs=2).fit(X_tr, y_fit)
-    assert all("clean_loss" in epoch for epoch in clf.history_[-2:])
+    assert clf.history_[-2:, "phase"] == ["meta", "meta"]
 
 
 @pytest.mark.parametrize(
-    "value, match",
+    "params, match",
     [
-        (-1, "'warmup_epochs' parameter"),
-        ("half", "'warmup_epochs' parameter"),
-        (5, "warmup_epochs must be smaller than max_epochs"),
-        (6, "got warmup_epochs=6 and max_epochs=5"),
+        (dict(warmup_epochs=-1), "'warmup_epochs' parameter"),
+        (dict(warmup_epochs="half"), "'warmup_epochs' parameter"),
+        (dict(warmup_epochs=5), r"warmup_epochs \+ refine_epochs must be smaller than max_epochs"),
+        (dict(warmup_epochs=6), "got warmup_epochs=6, refine_epochs=auto and max_epochs=5"),
+        (dict(warmup_epochs=2, refine_epochs=3), "refine_epochs=3 and max_epochs=5"),
+        (dict(warmup_epochs="auto", refine_epochs=5), "refine_epochs=5 and max_epochs=5"),
     ],
 )
-def test_warmup_epochs_validated(noisy_digits, value, match):
+def test_phase_epochs_validated(noisy_digits, params, match):
     X_tr, _, y_fit, trusted, _, _ = noisy_digits
-    clf = MetaReweightClassifier(max_epochs=5, warmup_epochs=value)
+    clf = MetaReweightClassifier(max_epochs=5, **params)
     with pytest.raises(ValueError, match=match):
         clf.fit(X_tr, y_fit, clean_mask=trusted)
     assert not hasattr(clf, "net_")
@@ -237,19 +246,32 @@ def test_warmup_epochs_validated(noisy_digits, value, match):
 
 def test_refinement_keeps_trusted_rows_and_positive_margins(noisy_digits, monkeypatch):
     X_tr, y_tr, y_fit, trusted, _, _ = noisy_digits
-    kept = []
-    original = MetaReweightClassifier._refine
+    kept, visited = [], []
+    original = MetaReweightNet.refine_rows
 
-    def spy(self, X, y, keep):
-        kept.append(keep)
-        return original(self, X, y, keep)
+    def spy(self):
+        kept.append(original(self))
+        return kept[-1]
 
-    monkeypatch.setattr(MetaReweightClassifier, "_refine", spy)
-    clf = MetaReweightClassifier(hidden_layer_sizes=(16,), max_epochs=5, lr=0.01, random_state=0)
+    class Visited(Callback):
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            if net.history[-1, "phase"] == "refine":
+                sampler = net.iterator_train__sampler
+                visited.append(sampler._order[sampler._pos : sampler._pos + len(batch[0])])
+
+    monkeypatch.setattr(MetaReweightNet, "refine_rows", spy)
+    clf = MetaReweightClassifier(
+        hidden_layer_sizes=(16,), max_epochs=6, lr=0.01, random_state=0, callbacks=[Visited()]
+    )
     clf.fit(X_tr, y_fit, clean_mask=trusted)
+    assert len(kept) == 1  # chosen once, when the refinement starts
     keep = np.zeros(len(X_tr), bool)
     keep[kept[0]] = True
     np.testing.assert_array_equal(keep, (clf.label_quality_ > 0) | trusted)
+    # Each of the 3 refinement epochs visits every kept row once, and no other.
+    rows = np.sort(np.concatenate(visited))
+    np.testing.assert_array_equal(rows, np.repeat(np.flatnonzero(keep), 3))
+    assert clf.history_[-3:, "kept_rows"] == [keep.sum()] * 3
     # The kept untrusted rows are mostly correctly labelled; the dropped ones mostly not.
     correct = y_fit == y_tr
     assert correct[keep & ~trusted].mean() > 0.9 > correct[~keep].mean()

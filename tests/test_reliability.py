@@ -33,10 +33,14 @@ def data():
 
 
 class StopAt(Callback):
-    """Raise KeyboardInterrupt after batch ``batch`` of epoch ``epoch``."""
+    """Raise KeyboardInterrupt after batch ``batch`` of epoch ``epoch`` (0: at its start)."""
 
     def __init__(self, epoch, batch):
         self.epoch, self.batch = epoch, batch
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == self.epoch and self.batch == 0:
+            raise KeyboardInterrupt
 
     def on_batch_end(self, net, **kwargs):
         if len(net.history) == self.epoch and len(net.history[-1]["batches"]) == self.batch:
@@ -102,11 +106,13 @@ def test_epochs_with_only_zero_weights_warn_with_count():
     X = np.array([[3.0, 0.0], [-3.0, 0.0]] * 10)
     y = np.array([0, 1] * 10)
     clf = MetaReweightClassifier(
-        **{**TINY, "hidden_layer_sizes": (), "batch_size": 8, "warmup_epochs": 0},
+        **{**TINY, "hidden_layer_sizes": (), "batch_size": 8},
+        warmup_epochs=0,
+        refine_epochs=0,
         train_on_clean=False,
     )
     with pytest.warns(
-        ConvergenceWarning, match="Every training batch got weight 0 in 3 of 3 epochs"
+        ConvergenceWarning, match="Every training batch got weight 0 in 3 of 3 meta epochs"
     ):
         clf.fit(X, y, clean_val=(X[:2], 1 - y[:2]))
     assert clf.history_[:, "all_zero_batches"] == [3, 3, 3]
@@ -151,36 +157,26 @@ def test_keyboard_interrupt_keeps_a_usable_model(data):
     assert len(stopped.history_) == 3
 
 
-def test_keyboard_interrupt_during_refinement_keeps_a_usable_model(data):
+@pytest.mark.parametrize("epoch, phase", [(1, "warmup"), (3, "meta"), (5, "refine")])
+def test_keyboard_interrupt_in_each_phase_keeps_a_usable_model(data, epoch, phase):
     X, y, mask = data
-
-    def interrupt_in_training(module, inputs):
-        # The fast meta path runs the layers itself; only the warm-up (none
-        # here) and refinement epochs call the whole module in train mode.
-        if module.training:
-            raise KeyboardInterrupt
-
-    module = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
-    module.register_forward_pre_hook(interrupt_in_training)
-    clf = MetaReweightClassifier(**{**TINY, "max_epochs": 5}, module=module, warmup_epochs=0)
-    clf.fit(X, y, clean_mask=mask)
-    assert clf.net_.meta_method_ == "fast"
-    assert len(clf.history_) == 5
-    assert np.isfinite(clf.label_quality_).all()
-    assert np.isin(clf.predict(X), clf.classes_).all()
-
-
-def test_keyboard_interrupt_skips_refinement(data, monkeypatch):
-    X, y, mask = data
-    refined = []
-    monkeypatch.setattr(
-        MetaReweightClassifier, "_refine", lambda self, X, y, keep: refined.append(1)
-    )
-    clf = MetaReweightClassifier(**{**TINY, "max_epochs": 5}, callbacks=[StopAt(epoch=2, batch=1)])
-    clf.fit(X, y, clean_mask=mask)
-    assert refined == []
-    MetaReweightClassifier(**{**TINY, "max_epochs": 5}).fit(X, y, clean_mask=mask)
-    assert refined == [1]
+    # max_epochs=6, "auto": 2 warm-up, 1 meta, 3 refinement epochs.
+    params = {**TINY, "max_epochs": 6}
+    stopped = MetaReweightClassifier(**params, callbacks=[StopAt(epoch=epoch, batch=2)])
+    stopped.fit(X, y, clean_mask=mask)
+    assert len(stopped.history_) == epoch and stopped.history_[-1, "phase"] == phase
+    assert "train_loss" not in stopped.history_[-1]  # the last epoch is incomplete
+    assert np.isin(stopped.predict(X), stopped.classes_).all()
+    assert np.isfinite(stopped.predict_proba(X)).all()
+    # example_weights_ and label_quality_ cover whole epochs only: as a fit
+    # stopped just before the interrupted epoch.
+    whole = MetaReweightClassifier(**params, callbacks=[StopAt(epoch=epoch, batch=0)])
+    whole.fit(X, y, clean_mask=mask)
+    np.testing.assert_array_equal(stopped.example_weights_, whole.example_weights_)
+    np.testing.assert_array_equal(stopped.label_quality_, whole.label_quality_)
+    # Training goes on from where it stopped.
+    stopped.partial_fit(X, y)
+    assert len(stopped.history_) == epoch + 1
 
 
 def test_keyboard_interrupt_in_first_epoch(data):
@@ -264,8 +260,8 @@ def test_pickle_and_joblib_round_trips(data):
     # The trusted tensors go through skorch's device-mapping pickling, as
     # module_ does, so that a model fitted on a GPU loads on a CPU.
     state = clf.net_.__getstate__()
-    assert clf.net_.warmup_class_weight_ is not None  # TINY: 2 warm-up epochs
-    assert not {"trusted_X_", "trusted_y_", "warmup_class_weight_", "module_"} & set(state)
+    assert clf.net_.plain_class_weight_ is not None  # the last epoch is a refinement epoch
+    assert not {"trusted_X_", "trusted_y_", "plain_class_weight_", "module_"} & set(state)
 
 
 # -- reproducibility -----------------------------------------------------------------

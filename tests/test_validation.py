@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 from torch import nn
 
 from sk_l2rw import MLP, MetaReweightClassifier
-from sk_l2rw._classifier import _check_clean_mask
+from sk_l2rw._base import _check_clean_mask
 from sk_l2rw._meta import meta_step
 
 TINY = dict(hidden_layer_sizes=(8,), max_epochs=2, batch_size=16, lr=0.01, random_state=0)

@@ -1,0 +1,396 @@
+"""What every estimator shares: parameters, validation, trusted-set routing,
+the phases of a fit, and building and fitting the net held as ``net_``.
+
+A task (classification, regression) subclasses :class:`MetaReweightBase` and
+supplies its targets' encoding, its net and what it reads off the fitted net.
+"""
+
+import copy
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from torch import nn
+
+from ._meta import METHODS
+from ._modules import _ACTIVATIONS, MLP
+from ._net import DivergedError
+
+_OPTIMIZERS = {
+    "adam": (torch.optim.Adam, {}),
+    "adamw": (torch.optim.AdamW, {}),
+    "sgd": (torch.optim.SGD, {"momentum": 0.9}),
+}
+# Shares of max_epochs the "auto" phases take (at least one epoch is meta).
+_AUTO_WARMUP_SHARE = 0.35
+_AUTO_REFINE_SHARE = 0.5
+# Fitted attributes a diverged fit removes.
+_FITTED = ("net_", "history_", "example_weights_")
+
+
+class MetaReweightBase(BaseEstimator):
+    """Base of the meta-reweighting estimators (not for direct use).
+
+    Subclasses set ``_net_class`` and implement :meth:`_encode_targets`,
+    :meth:`_check_clean_targets`, :meth:`_sample_trusted`, :meth:`_n_outputs`,
+    :meth:`_net_params` and :meth:`_record_fit`; their docstrings document the
+    parameters.
+    """
+
+    _parameter_constraints = {
+        "module": [None, callable],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "clean_batch_size": [None, Interval(Integral, 1, None, closed="left")],
+        "train_on_clean": ["boolean"],
+        "warmup_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "refine_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "meta_method": [StrOptions(set(METHODS))],
+        "device": [str, torch.device],
+        "callbacks": [None, list],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        module=None,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        max_epochs=50,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        clean_batch_size=None,
+        train_on_clean=True,
+        warmup_epochs="auto",
+        refine_epochs="auto",
+        meta_method="auto",
+        device="cpu",
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.module = module
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.clean_batch_size = clean_batch_size
+        self.train_on_clean = train_on_clean
+        self.warmup_epochs = warmup_epochs
+        self.refine_epochs = refine_epochs
+        self.meta_method = meta_method
+        self.device = device
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_is_fitted__(self):
+        # A fit that diverged removes net_ but may leave other attributes behind.
+        return hasattr(self, "net_")
+
+    # -- fitting ------------------------------------------------------------------
+
+    def _fit_common(self, X, y, clean_val, clean_mask, *, partial, classes=None):
+        """``fit`` (``partial=False``) and ``partial_fit`` (one meta epoch)."""
+        warm = hasattr(self, "net_") and (partial or self.warm_start)
+        # Phases of this call: a fresh fit warms up; partial_fit is one meta epoch.
+        epochs = 1 if partial else self.max_epochs
+        warmup, refine = (0, 0) if partial else self._phase_epochs(warm)
+        if not warm:
+            # A fresh fit that fails leaves no stale net behind new attributes.
+            self.__dict__.pop("net_", None)
+        device = self._check_device()
+        optimizer = self._check_optimizer()
+        X, y = self._validate(X, y, reset=not warm)
+        y = self._encode_targets(y, warm=warm, classes=classes)
+        rng = check_random_state(self.random_state)
+        if warm and clean_val is None and clean_mask is None:
+            X_train, y_train, trusted, rows = X, y, None, np.arange(len(X))
+        else:
+            X_train, y_train, trusted, rows = self._split_trusted(X, y, clean_val, clean_mask, rng)
+        seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
+        if warm and seed is not None:
+            # Another shuffle on each call, still fixed by random_state.
+            seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
+        with _seeded(seed, device):
+            if warm:
+                self.net_.set_params(lr=self.lr, batch_size=self.batch_size)
+            else:
+                net = self._new_net(optimizer, device)
+                self._check_module_output(net, X[:2])
+                self.net_ = net
+            if trusted is not None:
+                self.net_.set_trusted(*trusted)
+            elif warm:
+                # The kept trusted set: its rows are not among this call's rows.
+                self.net_.trusted_rows_ = np.arange(0)
+            # The net's max_epochs is the length of the call, which its phases divide.
+            self.net_.set_params(max_epochs=epochs, warmup_epochs=warmup, refine_epochs=refine)
+            first_epoch = len(self.net_.history)
+            try:
+                # partial_fit: fit would initialize the (already checked) net again.
+                self.net_.partial_fit(X_train, y_train, epochs=epochs)
+            except DivergedError:
+                # Never leave a NaN model behind: the estimator is unfitted again.
+                for name in (*_FITTED, *self._fitted_extra):
+                    self.__dict__.pop(name, None)
+                raise
+        self.history_ = self.net_.history
+        self._warn_skipped_epochs(first_epoch)
+        n_epochs = self.net_.weight_epochs_
+        weights = self.net_.weight_sums_ / (n_epochs if n_epochs else np.nan)
+        self.example_weights_ = np.full(len(X), np.nan)
+        self.example_weights_[rows] = weights[: len(rows)]
+        self._record_fit(len(X), rows)
+        return self
+
+    def _phase_epochs(self, warm):
+        """Warm-up and refinement epochs of a ``fit`` (the meta epochs are the rest)."""
+        n = self.max_epochs
+        auto_w, auto_r = self.warmup_epochs == "auto", self.refine_epochs == "auto"
+        warmup = int(_AUTO_WARMUP_SHARE * n) if auto_w else self.warmup_epochs
+        refine = int(_AUTO_REFINE_SHARE * n) if auto_r else self.refine_epochs
+        if warm:
+            warmup = 0  # a warm-started fit continues: no warm-up
+        if warmup + refine >= n:
+            # "auto" gives way, so that at least one epoch takes meta steps.
+            if auto_r:
+                refine = max(0, n - 1 - warmup)
+            if auto_w and warmup + refine >= n:
+                warmup = max(0, n - 1 - refine)
+            if warmup + refine >= n:
+                raise ValueError(
+                    "warmup_epochs + refine_epochs must be smaller than max_epochs, so "
+                    "that at least one epoch takes meta steps; got "
+                    f"warmup_epochs={self.warmup_epochs}, refine_epochs={self.refine_epochs} "
+                    f"and max_epochs={n}."
+                )
+        return warmup, refine
+
+    @property
+    def _fitted_extra(self):
+        """Task-specific fitted attributes, removed with the others by a diverged fit."""
+        return ()
+
+    def _new_net(self, optimizer, device):
+        module = self._build_module()
+        net = self._net_class(
+            module,
+            optimizer=optimizer[0],
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            device=device,
+            verbose=self.verbose,
+            callbacks=None if self.callbacks is None else copy.deepcopy(list(self.callbacks)),
+            meta_method=self.meta_method,
+            clean_batch_size=self.clean_batch_size,
+            **self._net_params(),
+            **{f"optimizer__{k}": v for k, v in optimizer[1].items()},
+        )
+        return net.initialize()
+
+    def _warn_skipped_epochs(self, first_epoch):
+        epochs = [e for e in self.net_.history[first_epoch:] if "all_zero_batches" in e]
+        dead = [e for e in epochs if e["all_zero_batches"] == len(e["batches"]) > 0]
+        if dead:
+            warnings.warn(
+                f"Every training batch got weight 0 in {len(dead)} of {len(epochs)} "
+                "meta epochs, so the network did not learn in them: no training row's "
+                "gradient agreed with the trusted set's. Check that the trusted "
+                "targets are right and encoded like y, or give a larger trusted set.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
+    def _predict_raw(self, X):
+        """The module's outputs as float64, for validated ``X`` (the caller's RNG untouched)."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        # skorch's DataLoader draws a seed from the global generator: keep the
+        # caller's random state untouched by prediction.
+        with torch.random.fork_rng(devices=[]):
+            return self.net_.predict_proba(X).astype(np.float64)
+
+    # -- validation ----------------------------------------------------------------
+
+    _validate_y = {}  # validate_data's options for y, per task
+
+    def _validate(self, X, y="no_validation", *, reset):
+        try:
+            return validate_data(self, X, y, dtype=np.float32, reset=reset, **self._validate_y)
+        except ValueError as exc:
+            if "could not convert" not in str(exc):
+                raise
+            raise ValueError(
+                "X must be numeric; encode string or categorical columns first "
+                f"(e.g. with sklearn.preprocessing.OneHotEncoder): {exc}"
+            ) from None
+
+    def _check_device(self):
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device={self.device!r} is not a torch device: {exc}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but no CUDA GPU is available; use device='cpu'."
+            )
+        return device
+
+    def _check_optimizer(self):
+        if isinstance(self.optimizer, str):
+            return _OPTIMIZERS[self.optimizer]
+        if not issubclass(self.optimizer, torch.optim.Optimizer):
+            raise TypeError(
+                "optimizer must be one of "
+                f"{sorted(_OPTIMIZERS)} or a torch.optim.Optimizer subclass; "
+                f"got {self.optimizer!r}."
+            )
+        return self.optimizer, {}
+
+    def _build_module(self):
+        n_out = self._n_outputs()
+        if self.module is None:
+            sizes = tuple(self.hidden_layer_sizes)
+            if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+                raise ValueError(
+                    "hidden_layer_sizes must be a tuple of positive ints; "
+                    f"got {self.hidden_layer_sizes!r}."
+                )
+            return MLP(self.n_features_in_, n_out, sizes, self.activation, self.dropout)
+        if isinstance(self.module, nn.Module):
+            return copy.deepcopy(self.module)
+        module = self.module(self.n_features_in_, n_out)
+        if not isinstance(module, nn.Module):
+            raise TypeError(
+                f"module(n_features, {self._outputs_name}) must return a torch.nn.Module; "
+                f"got {type(module).__name__}."
+            )
+        return module
+
+    def _check_module_output(self, net, X):
+        n_out = self._n_outputs()
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            out = module(torch.as_tensor(X, device=net.device))
+        module.train(was_training)
+        shape = tuple(getattr(out, "shape", ()))
+        if not isinstance(out, torch.Tensor) or shape != (len(X), n_out):
+            raise ValueError(
+                "module must map a float batch of shape (n_rows, n_features) to "
+                f"{self._output_kind} of shape (n_rows, {n_out}); for {len(X)} rows it "
+                f"returned {type(out).__name__} of shape {shape}."
+            )
+
+    # -- the trusted set -------------------------------------------------------------
+
+    def _split_trusted(self, X, y, clean_val, clean_mask, rng):
+        """Training rows and targets, the trusted set, the rows of ``X`` trained on.
+
+        The trusted set is ``(X_clean, y_clean, rows)``: ``rows`` are the
+        trusted rows' indices among the training rows (none when they are not
+        trained on).
+        """
+        n = len(X)
+        if clean_val is not None and clean_mask is not None:
+            raise ValueError("Pass either clean_val or clean_mask, not both.")
+        if clean_val is not None:
+            X_clean, y_clean = self._check_clean_val(clean_val)
+            rows = np.arange(n)
+            if self.train_on_clean:
+                trusted = X_clean, y_clean, np.arange(n, n + len(y_clean))
+                return np.concatenate([X, X_clean]), np.concatenate([y, y_clean]), trusted, rows
+            return X, y, (X_clean, y_clean, np.arange(0)), rows
+        if clean_mask is not None:
+            mask = _check_clean_mask(clean_mask, n)
+            X_clean, y_clean = X[mask], y[mask]
+            self._check_trusted_coverage(y_clean, "clean_mask")
+            if self.train_on_clean:
+                return X, y, (X_clean, y_clean, np.flatnonzero(mask)), np.arange(n)
+            rows = np.flatnonzero(~mask)
+            return X[rows], y[rows], (X_clean, y_clean, np.arange(0)), rows
+        picked, what = self._sample_trusted(y, rng)
+        warnings.warn(
+            f"No trusted set given (clean_val or clean_mask): {what} is used as the "
+            "trusted set. This helps with class imbalance but not with noisy labels.",
+            UserWarning,
+            stacklevel=5,
+        )
+        return X, y, (X[picked], y[picked], picked), np.arange(n)
+
+    def _check_clean_val(self, clean_val):
+        if not isinstance(clean_val, (tuple, list)) or len(clean_val) != 2:
+            raise TypeError(
+                "clean_val must be a pair (X_clean, y_clean); got "
+                f"{type(clean_val).__name__}"
+                + (f" of length {len(clean_val)}" if hasattr(clean_val, "__len__") else "")
+                + "."
+            )
+        X_clean, y_clean = clean_val
+        try:
+            X_clean = self._validate(X_clean, reset=False)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"clean_val[0] (X_clean): {exc}") from None
+        y_clean = self._check_clean_targets(y_clean, len(X_clean))
+        self._check_trusted_coverage(y_clean, "clean_val")
+        return X_clean, y_clean
+
+    def _check_trusted_coverage(self, y_clean, name):
+        """Warn when the trusted set misses part of the targets (no-op by default)."""
+
+
+def _check_clean_mask(clean_mask, n):
+    mask = check_array(
+        clean_mask, ensure_2d=False, ensure_min_samples=0, dtype=None, input_name="clean_mask"
+    )
+    if mask.dtype != bool:
+        raise TypeError(f"clean_mask must be a boolean array; got dtype {mask.dtype}.")
+    if mask.shape != (n,):
+        raise ValueError(
+            f"clean_mask must have one entry per row of X ({n}); got shape {mask.shape}."
+        )
+    if not mask.any():
+        raise ValueError("clean_mask marks no row as trusted; mark at least one.")
+    if mask.all():
+        raise ValueError(
+            "clean_mask marks every row as trusted; there is nothing to reweight. "
+            "Fit a plain model instead, or leave the noisy rows unmarked."
+        )
+    return mask
+
+
+@contextmanager
+def _seeded(seed, device):
+    """Seed torch inside the block, restoring the caller's RNG state after."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
