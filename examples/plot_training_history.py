@@ -3,11 +3,12 @@
 How the weights evolve during training
 ======================================
 
-``history_`` (a skorch ``History``) records, for every epoch, what the
-reweighting did, averaged over the epoch's batches:
+``history_`` (a skorch ``History``) has one row per epoch of the fit, whatever
+its phase (``phase``: ``"warmup"``, ``"meta"`` or ``"refine"``), and records
+what the reweighting did, averaged over the epoch's batches:
 
-- ``train_loss``: the unweighted mean loss of the training rows (on the noisy
-  labels, so it need not fall far);
+- ``train_loss``: the unweighted mean loss of the rows the epoch trains on (on
+  the noisy labels, so it need not fall far);
 - ``clean_loss``: the loss on the trusted set before each step -- the quantity
   the weights are chosen to lower;
 - ``zero_weight_frac``: the share of the batch's rows given weight 0;
@@ -16,13 +17,14 @@ reweighting did, averaged over the epoch's batches:
   step);
 - ``all_zero_batches``: steps skipped because every weight was 0.
 
-This example trains on the digits with clean labels and with 40 % of them
-flipped. The noisy run is trained one epoch per ``partial_fit`` call, so that
-after each epoch ``example_weights_`` holds that epoch's weights: the mean
-weight of the corrupted and of the correct rows can be followed epoch by
-epoch. Both runs take meta steps from the first epoch: ``partial_fit`` has no
-warm-up, and the clean run sets ``warmup_epochs=0`` (by default ``fit``
-starts with plain warm-up epochs, which record ``train_loss`` only).
+The weight figures exist in meta epochs only. This example first follows a
+default fit through its three phases, then trains on the digits with clean
+labels and with 40 % of them flipped, taking meta steps in every epoch: the
+noisy run is trained one epoch per ``partial_fit`` call (which takes one meta
+epoch), so that after each epoch ``example_weights_`` holds that epoch's
+weights and the mean weight of the corrupted and of the correct rows can be
+followed epoch by epoch; the clean run sets ``warmup_epochs=0,
+refine_epochs=0``.
 """
 
 # %%
@@ -44,7 +46,37 @@ y_noisy = np.where(trusted, y, y_noisy)
 corrupted &= ~trusted
 EPOCHS = 30
 
-clean = MetaReweightClassifier(max_epochs=EPOCHS, warmup_epochs=0, random_state=0)
+# %%
+# A default fit, phase by phase
+# -----------------------------
+# ``max_epochs`` is the budget of the whole fit: 35 % warm-up epochs, then
+# meta epochs, then 50 % refinement epochs on the rows the network favoured
+# (``kept_rows`` of them). Each phase is a run of skorch epochs, which any
+# callback sees.
+default = MetaReweightClassifier(max_epochs=EPOCHS, random_state=0)
+default.fit(X, y_noisy, clean_mask=trusted)
+phases = np.array(default.history_[:, "phase"])
+print("epochs per phase:", {p: int((phases == p).sum()) for p in ("warmup", "meta", "refine")})
+print("rows kept for the refinement:", default.history_[-1, "kept_rows"], "of", len(y))
+fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+for key in ("train_loss", "clean_loss"):
+    ax.plot(default.history_[:, "epoch"], default.history_[:, key], marker=".", label=key)
+for phase, color in (("warmup", "0.9"), ("refine", "0.8")):
+    epochs_in = np.flatnonzero(phases == phase) + 1
+    ax.axvspan(epochs_in[0] - 0.5, epochs_in[-1] + 0.5, color=color, zorder=0)
+    ax.text(epochs_in.mean(), ax.get_ylim()[1] * 0.95, phase, ha="center", va="top")
+ax.set_xlabel("epoch")
+ax.legend()
+plt.show()
+
+# %%
+# ``train_loss`` is over the noisy labels: it rises in the meta epochs, which
+# give the mislabelled rows weight 0, and drops when the refinement trains on
+# the kept rows only. ``clean_loss``, on the trusted rows, keeps falling.
+#
+# Meta steps in every epoch
+# -------------------------
+clean = MetaReweightClassifier(max_epochs=EPOCHS, warmup_epochs=0, refine_epochs=0, random_state=0)
 clean.fit(X, y, clean_mask=trusted)
 
 noisy = MetaReweightClassifier(random_state=0)
