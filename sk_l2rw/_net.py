@@ -158,56 +158,13 @@ class PhasePrintLog(PrintLog):
         return super().table(full)
 
 
-class MetaReweightNet(NeuralNetClassifier):
-    """A :class:`skorch.NeuralNetClassifier` trained with meta-reweighting.
+class _PhasedMetaNet:
+    """The phases and meta steps of a fit, for a skorch net class to mix in.
 
-    Training rows are drawn in a random order recorded by :class:`RowSampler`,
-    so each example's weight is credited to its row without carrying indices
-    through the data loader. Call :meth:`set_trusted` before ``fit``.
-
-    Each call of ``fit`` / ``partial_fit`` runs its epochs in three phases,
-    recorded as ``history[:, "phase"]``: ``"warmup"`` (the first
-    ``warmup_epochs``; plain steps), ``"meta"`` (meta steps) and ``"refine"``
-    (epochs after the first ``max_epochs - refine_epochs`` of the call; plain
-    steps on the rows whose label the network favoured during the earlier
-    epochs of the call, see :meth:`refine_rows`, and the trusted rows). Plain
-    steps take the mean loss with each class weighted to its share of the
-    trusted set among the rows the phase visits.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        Maps a float batch to logits.
-    meta_method : {"auto", "fast", "general", "recipe"}, default="auto"
-        How the meta scores are computed (see :mod:`sk_l2rw._meta`).
-    clean_batch_size : int or None, default=None
-        Trusted rows per step; ``None`` means ``batch_size``. A trusted set no
-        larger than that is used whole at every step.
-    warmup_epochs : int, default=0
-        Plain epochs at the start of each call.
-    refine_epochs : int, default=0
-        Refinement epochs at the end of each call of ``max_epochs`` epochs.
-    **kwargs
-        Passed to :class:`skorch.NeuralNetClassifier`.
-
-    Examples
-    --------
-    :class:`~sk_l2rw.MetaReweightClassifier` builds and fits one as ``net_``;
-    it holds the torch module, the skorch history and the meta method used.
-
-    >>> import numpy as np
-    >>> import torch
-    >>> torch.set_num_threads(1)
-    >>> from sklearn.datasets import load_iris
-    >>> from sk_l2rw import MetaReweightClassifier, MetaReweightNet
-    >>> X, y = load_iris(return_X_y=True)
-    >>> trusted = np.arange(len(y)) % 10 == 0
-    >>> clf = MetaReweightClassifier(max_epochs=4, random_state=0)
-    >>> net = clf.fit(X, y, clean_mask=trusted).net_
-    >>> isinstance(net, MetaReweightNet), net.meta_method_
-    (True, 'fast')
-    >>> net.history[:, "phase"]
-    ['warmup', 'meta', 'meta', 'refine']
+    A task's net supplies ``_row_losses`` (one loss per row), ``_row_record``
+    (the per-row training record, summed over warm-up and meta epochs),
+    ``_keep`` (which rows the refinement visits, from the mean record) and
+    ``_plain_weight`` (per-class loss weights of the plain steps, or None).
     """
 
     # Pickled like module_: a net fitted on a GPU unpickles onto the CPU.
@@ -274,13 +231,14 @@ class MetaReweightNet(NeuralNetClassifier):
         return "refine"
 
     def refine_rows(self):
-        """Training rows the refinement visits: positive mean label margin, and the trusted rows."""
-        keep = self.margins() > 0
+        """Training rows the refinement visits: those ``_keep`` picks by their
+        mean training record, and every trusted row."""
+        keep = self._keep(self.records())
         keep[self.trusted_rows_] = True
         return np.flatnonzero(keep)
 
-    def margins(self):
-        """Each training row's label margin, averaged over the epochs of this call so far."""
+    def records(self):
+        """Each training row's record, averaged over the warm-up and meta epochs of this call."""
         n = self.margin_epochs_
         return self.margin_sums_ / (n if n else np.nan)
 
@@ -291,9 +249,7 @@ class MetaReweightNet(NeuralNetClassifier):
             self.plain_class_weight_ = None
             return
         y = self.y_train_ if sampler.rows is None else self.y_train_[sampler.rows]
-        self.plain_class_weight_ = trusted_class_weight(
-            self.trusted_y_, y, len(self.classes_), self.device
-        )
+        self.plain_class_weight_ = self._plain_weight(y)
 
     # -- skorch hooks ---------------------------------------------------------
 
@@ -347,7 +303,9 @@ class MetaReweightNet(NeuralNetClassifier):
         if self.phase_ != "meta":
             return self._plain_step(x, y, rows)
         xc, yc = self._trusted_batch()
-        step = meta_step(self.module_, x, y, xc, yc, method=self.meta_method_)
+        step = meta_step(
+            self.module_, x, y, xc, yc, method=self.meta_method_, loss_fn=self._row_losses
+        )
         loss = step.losses.mean()
         self._check_finite(torch.stack([loss, step.clean_loss.to(loss.dtype)]).max())
         w = step.weights.detach()
@@ -363,14 +321,14 @@ class MetaReweightNet(NeuralNetClassifier):
         for key, value in zip(_BATCH_KEYS, stats):
             self.history.record_batch(key, value)
         self.all_zero_batches_ += stats[1] == 0
-        self.margin_sums_[rows] += label_margin(step.logits, y).cpu().numpy()
+        self.margin_sums_[rows] += self._row_record(step.logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": step.logits}
 
     def _plain_step(self, x, y, rows):
         """A plain step (warm-up and refinement): mean loss, classes weighted as
         ``plain_class_weight_`` (unweighted when None)."""
         logits = self.module_(x)
-        losses = F.cross_entropy(logits, y, reduction="none")
+        losses = self._row_losses(logits, y)
         if self.plain_class_weight_ is None:
             objective = losses.mean()
         else:
@@ -381,7 +339,7 @@ class MetaReweightNet(NeuralNetClassifier):
         objective.backward()
         self.history.record_batch("clean_loss", self._clean_loss())
         if self.phase_ == "warmup":
-            self.margin_sums_[rows] += label_margin(logits, y).cpu().numpy()
+            self.margin_sums_[rows] += self._row_record(logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": logits.detach()}
 
     def _clean_loss(self):
@@ -390,7 +348,7 @@ class MetaReweightNet(NeuralNetClassifier):
         was_training = self.module_.training
         self.module_.eval()
         with torch.no_grad():
-            loss = F.cross_entropy(self.module_(xc), yc).item()
+            loss = self._row_losses(self.module_(xc), yc).mean().item()
         self.module_.train(was_training)
         return loss
 
@@ -421,3 +379,72 @@ class MetaReweightNet(NeuralNetClassifier):
             self.weight_sums_, self.margin_sums_ = self.epoch_start_sums_
             self.epoch_start_sums_ = None
         self.iterator_train__sampler.rows = None
+
+
+class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
+    """A :class:`skorch.NeuralNetClassifier` trained with meta-reweighting.
+
+    Training rows are drawn in a random order recorded by :class:`RowSampler`,
+    so each example's weight is credited to its row without carrying indices
+    through the data loader. Call :meth:`set_trusted` before ``fit``.
+
+    Each call of ``fit`` / ``partial_fit`` runs its epochs in three phases,
+    recorded as ``history[:, "phase"]``: ``"warmup"`` (the first
+    ``warmup_epochs``; plain steps), ``"meta"`` (meta steps) and ``"refine"``
+    (epochs after the first ``max_epochs - refine_epochs`` of the call; plain
+    steps on the rows whose label the network favoured during the earlier
+    epochs of the call, see :meth:`refine_rows`, and the trusted rows). Plain
+    steps take the mean loss with each class weighted to its share of the
+    trusted set among the rows the phase visits.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps a float batch to logits.
+    meta_method : {"auto", "fast", "general", "recipe"}, default="auto"
+        How the meta scores are computed (see :mod:`sk_l2rw._meta`).
+    clean_batch_size : int or None, default=None
+        Trusted rows per step; ``None`` means ``batch_size``. A trusted set no
+        larger than that is used whole at every step.
+    warmup_epochs : int, default=0
+        Plain epochs at the start of each call.
+    refine_epochs : int, default=0
+        Refinement epochs at the end of each call of ``max_epochs`` epochs.
+    **kwargs
+        Passed to :class:`skorch.NeuralNetClassifier`.
+
+    Examples
+    --------
+    :class:`~sk_l2rw.MetaReweightClassifier` builds and fits one as ``net_``;
+    it holds the torch module, the skorch history and the meta method used.
+
+    >>> import numpy as np
+    >>> import torch
+    >>> torch.set_num_threads(1)
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_l2rw import MetaReweightClassifier, MetaReweightNet
+    >>> X, y = load_iris(return_X_y=True)
+    >>> trusted = np.arange(len(y)) % 10 == 0
+    >>> clf = MetaReweightClassifier(max_epochs=4, random_state=0)
+    >>> net = clf.fit(X, y, clean_mask=trusted).net_
+    >>> isinstance(net, MetaReweightNet), net.meta_method_
+    (True, 'fast')
+    >>> net.history[:, "phase"]
+    ['warmup', 'meta', 'refine', 'refine']
+    """
+
+    def margins(self):
+        """Each training row's label margin, averaged over this call's warm-up and meta epochs."""
+        return self.records()
+
+    def _row_losses(self, logits, y):
+        return F.cross_entropy(logits, y, reduction="none")
+
+    def _row_record(self, logits, y):
+        return label_margin(logits, y)
+
+    def _keep(self, margins):
+        return margins > 0
+
+    def _plain_weight(self, y):
+        return trusted_class_weight(self.trusted_y_, y, len(self.classes_), self.device)

@@ -79,10 +79,11 @@ def test_clean_val_and_attributes(blobs):
     assert clf.n_features_in_ == 6
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     assert clf.net_.meta_method_ == "fast"
-    assert len(clf.history_[:, "train_loss"]) == clf.max_epochs
+    for key in ("train_loss", "clean_loss"):
+        assert len(clf.history_[:, key]) == clf.max_epochs
     # max_epochs=3, "auto": int(0.35 * 3) = 1 warm-up, int(0.5 * 3) = 1 refinement epoch.
     assert clf.history_[:, "phase"] == ["warmup", "meta", "refine"]
-    keys = ("clean_loss", "mean_weight", "zero_weight_frac", "ess_frac", "max_weight")
+    keys = ("mean_weight", "zero_weight_frac", "ess_frac", "max_weight")
     for key in (*keys, "all_zero_batches"):
         assert len(clf.history_[:, key]) == 1  # the meta epoch's own figures
     assert clf.history_[:, "kept_rows"] == [clf.history_[-1, "kept_rows"]]
