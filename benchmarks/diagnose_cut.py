@@ -16,7 +16,7 @@ rules -- ``label_quality_ > t`` for a few thresholds ``t`` (the default is
 many top rows by ``label_quality_`` as are correctly labelled (an oracle
 count: the best a cut at a known noise rate could do with this ranking), the
 same share as ``t = 0`` keeps taken from each given class, the rows with a
-positive cross-fitted margin (2 folds of the defaults without refinement,
+positive cross-fitted margin (2 folds of the defaults up to the refinement,
 each row scored by the model that did not train on it), and the rows cleanlab
 keeps -- and scored on the test set. Imbalance scenarios are allowed here.
 
@@ -42,44 +42,68 @@ import quality  # noqa: E402
 from _baselines import PlainNet  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
+from sk_l2rw._net import MetaReweightNet  # noqa: E402
 
 
-class _RefineOn(MetaReweightClassifier):
-    """The defaults, refining on the given rows instead of those they would keep."""
+class _StartNet(MetaReweightNet):
+    """The net of the defaults, keeping what its refinement starts from.
 
-    def __init__(self, *, rows=None, **params):
-        super().__init__(**params)
-        self.rows = rows
+    When the first refinement epoch begins (:meth:`refine_rows`), ``start_``
+    takes the module's parameters, the optimizer's state, torch's random state
+    and the trusted minibatch order; when ``given_rows_`` is set, the
+    refinement visits those rows instead of the ones the defaults keep.
+    """
 
-    def _kept_rows(self, trusted_rows):
-        return np.flatnonzero(self.rows)
+    given_rows_ = None
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.X_train_ = X
+
+    def refine_rows(self):
+        if self.given_rows_ is not None:
+            return self.given_rows_
+        self.start_ = {
+            "module": copy.deepcopy(self.module_.state_dict()),
+            "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
+            "rng": torch.get_rng_state(),
+            "trusted_order": copy.deepcopy(self._trusted_order),
+            # The epoch that begins is the first refinement epoch.
+            "epochs": len(self.history) - 1,
+            "refine_epochs": self.refine_epochs,
+        }
+        return super().refine_rows()
 
 
-class _StopBeforeRefine(MetaReweightClassifier):
-    """The defaults up to the refinement, keeping what the refinement would start from."""
+class _Refinable(MetaReweightClassifier):
+    """The defaults; :meth:`refine_on` refines the fitted model again, on other rows."""
 
-    def _kept_rows(self, trusted_rows):
-        self.trusted_rows_ = trusted_rows
-        return super()._kept_rows(trusted_rows)
-
-    def _refine(self, X, y, keep):
-        net = self.net_
-        self.start_ = (
-            X,
-            y,
-            copy.deepcopy(net.module_.state_dict()),
-            copy.deepcopy(net.optimizer_.state_dict()),
-            torch.get_rng_state(),
-        )
+    _net_class = _StartNet
 
     def refine_on(self, keep):
-        """Refine, from the saved start, on the rows where ``keep`` is True."""
-        X, y, module_state, optimizer_state, rng_state = self.start_
-        self.net_.module_.load_state_dict(module_state)
+        """Refine from the saved start on the rows where ``keep`` is True.
+
+        The start is the fit's own at its first refinement epoch (parameters,
+        optimizer state, random state), and the refinement is the fit's own
+        (its epochs, class weights and shuffles) on other rows: on the rows the
+        defaults keep, it gives the fitted model back exactly.
+        """
+        net = self.net_
+        start = net.start_
+        net.module_.load_state_dict(start["module"])
         # The optimizer keeps the tensors it is given and Adam updates them in place.
-        self.net_.optimizer_.load_state_dict(copy.deepcopy(optimizer_state))
-        torch.set_rng_state(rng_state)
-        MetaReweightClassifier._refine(self, X, y, np.flatnonzero(keep))
+        net.optimizer_.load_state_dict(copy.deepcopy(start["optimizer"]))
+        net._trusted_order = copy.deepcopy(start["trusted_order"])
+        del net.history[start["epochs"] :]
+        epochs = start["refine_epochs"]
+        net.set_params(max_epochs=epochs, warmup_epochs=0, refine_epochs=epochs)
+        net.given_rows_ = np.flatnonzero(keep)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.set_rng_state(start["rng"])
+                net.partial_fit(net.X_train_, net.y_train_, epochs=epochs)
+        finally:
+            net.given_rows_ = None
         return self
 
 
@@ -90,7 +114,7 @@ def cuts(name, seed):
     """Test score of the same model refined on the rows each rule keeps."""
     spec = quality.scenarios()[name]
     X_tr, y_tr, y_fit, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
-    clf = _StopBeforeRefine(max_epochs=spec["epochs"], random_state=seed)
+    clf = _Refinable(max_epochs=spec["epochs"], random_state=seed)
     clf.fit(X_tr, y_fit, clean_mask=trusted)
     quality_ = clf.label_quality_
     rules = {f"t={t:+.1f}": quality_ > t for t in CUTS}
@@ -106,7 +130,7 @@ def cuts(name, seed):
     out = {}
     for rule, keep in rules.items():
         keep = keep.copy()
-        keep[clf.trusted_rows_] = True
+        keep[clf.net_.trusted_rows_] = True
         score = metric(y_te, clf.refine_on(keep).predict(X_te))
         out[rule] = (score, keep.mean(), (y_fit != y_tr)[keep].mean())
     return out
@@ -122,11 +146,14 @@ def _per_class(score, y, share):
 
 
 def _cross_fitted_margin(X, y, trusted, spec, seed, folds=2):
-    """Each untrusted row's label margin under defaults fitted without it (no refinement).
+    """Each untrusted row's label margin under defaults fitted without it, up to the refinement.
 
     The untrusted rows are split in ``folds``; a model is fitted on the other
-    folds and the trusted rows, as the defaults up to the refinement.
+    folds and the trusted rows, as the defaults up to the refinement (their
+    warm-up and meta epochs, no refinement epoch).
     """
+    epochs = spec["epochs"]
+    warmup, refine = MetaReweightClassifier(max_epochs=epochs)._phase_epochs(warm=False)
     untrusted = np.flatnonzero(~trusted)
     fold = np.random.RandomState(seed).permutation(len(untrusted)) % folds
     margin = np.full(len(y), np.inf)  # trusted rows: always kept
@@ -135,7 +162,10 @@ def _cross_fitted_margin(X, y, trusted, spec, seed, folds=2):
         train = np.ones(len(y), bool)
         train[held] = False
         model = MetaReweightClassifier(
-            max_epochs=spec["epochs"], refine_epochs=0, random_state=seed + 1000 * (f + 1)
+            max_epochs=epochs - refine,
+            warmup_epochs=warmup,
+            refine_epochs=0,
+            random_state=seed + 1000 * (f + 1),
         ).fit(X[train], y[train], clean_mask=trusted[train])
         proba = model.predict_proba(X[held])
         margin[held] = quality.proba_margin(proba, np.searchsorted(model.classes_, y[held]))
@@ -179,14 +209,14 @@ def diagnose(name, seed):
     noisy = y_fit != y_tr
     cleanlab = _clean_learning(X_tr, y_fit, spec, seed)
     theirs = _kept_by(cleanlab) | trusted
-    exact = MetaReweightClassifier(max_epochs=epochs, refine_epochs=0, random_state=seed)
-    ours = (exact.fit(X_tr, y_fit, clean_mask=trusted).label_quality_ > 0) | trusted
+    # The defaults' fit is the model refined on their rows; refine_on starts it again.
+    fitted = _Refinable(max_epochs=epochs, random_state=seed)
+    ours = (fitted.fit(X_tr, y_fit, clean_mask=trusted).label_quality_ > 0) | trusted
     print(f"## {name}, seed {seed}")
     print(f"cleanlab test accuracy {accuracy_score(y_te, cleanlab.predict(X_te)):.3f}")
     for label, rows in (("defaults' rows", ours), ("cleanlab's rows", theirs)):
         print(_describe(label, rows, noisy))
-        refined = _RefineOn(rows=rows, max_epochs=epochs, random_state=seed)
-        refined.fit(X_tr, y_fit, clean_mask=trusted)
+        refined = fitted.refine_on(rows)
         fresh = PlainNet(max_epochs=epochs, random_state=seed).fit(X_tr[rows], y_fit[rows])
         acc_refined = accuracy_score(y_te, refined.predict(X_te))
         acc_fresh = accuracy_score(y_te, fresh.predict(X_te))

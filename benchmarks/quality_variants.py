@@ -18,10 +18,14 @@ Ablations of the defaults (see the user guide)::
         --scenarios digits-uniform-40,digits-pair-30,synth-matrix-40,trusted-1 --seeds 5
 
 Variants: ``warmup_epochs=0`` / ``warmup-F`` (the share of ``max_epochs`` spent
-warming up), ``no-meta (ablation)`` (every epoch a plain warm-up epoch: what
-the meta step adds), ``keep-*`` (other rules for the rows refined on, e.g.
-``keep-final-p0.5``: the final model's probability of the label is at least
-0.5, the rule before ``label_quality_`` became a training record).
+warming up), ``split-W-R`` (the shares of ``max_epochs`` spent warming up and
+refining; the meta epochs are the rest), ``no-meta (ablation)`` (every epoch
+before the refinement a plain warm-up epoch: what the meta step adds),
+``keep-*`` (other rules for the rows the refinement epochs visit, e.g.
+``keep-final-p0.5``: the model's probability of the label when the refinement
+begins is at least 0.5, the rule before ``label_quality_`` became a training
+record). Every variant's ``fit`` takes ``max_epochs`` epochs in all, the
+refinement's included (``fine-tune-N`` then adds its N passes).
 """
 
 import argparse
@@ -69,41 +73,65 @@ def _fine_tune(epochs):
 
 
 class _NoMeta(MetaReweightClassifier):
-    """Ablation: every one of the ``max_epochs`` epochs is a warm-up (plain) epoch."""
+    """Ablation: every epoch before the refinement is a warm-up (plain) epoch.
 
-    def _warmup_epochs(self):
-        return self.max_epochs
+    The refinement keeps its epochs and the warm-up takes the meta epochs' too,
+    so the net runs no meta epoch (its ``phase_of`` never says ``"meta"``).
+    """
+
+    def _phase_epochs(self, warm):
+        _, refine = super()._phase_epochs(warm)
+        return self.max_epochs - refine, refine
 
 
-class _KeepRule(MetaReweightClassifier):
-    """Ablation: another rule for the rows the refinement trains on.
+class _TrainingRowsNet(MetaReweightNet):
+    """The net of the defaults, keeping the training rows to judge them by the model."""
 
-    ``_keep_rule`` names it: ``"final"``, the model's own margin after the
-    ``max_epochs`` epochs is positive (its argmax is the given label);
-    ``"final-p0.5"``, that model gives the label a probability of at least 0.5
-    (the rule before ``label_quality_`` became a training record); ``"and"``,
-    ``"or"``, ``"mean"``: the training-record margin combined with ``"final"``;
-    ``"count"``: the top rows by training-record margin, as many as are
-    estimated to be correctly labelled (``_count_rule``). Trusted rows are
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.X_train_ = X
+
+    def _proba(self):
+        """Softmax probabilities of the training rows under the current module, in eval mode."""
+        module = self.module_
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            X = torch.as_tensor(self.X_train_, device=self.device)
+            proba = torch.cat(
+                [F.softmax(module(X[i : i + 4096]).float(), 1) for i in range(0, len(X), 4096)]
+            )
+        module.train(was_training)
+        return proba.cpu().numpy()
+
+
+class _KeepRuleNet(_TrainingRowsNet):
+    """Ablation: another rule for the rows the refinement visits.
+
+    ``keep_rule`` names it: ``"final"``, the model's own margin when the
+    refinement begins (after the warm-up and meta epochs) is positive (its
+    argmax is the given label); ``"final-p0.5"``, that model gives the label a
+    probability of at least 0.5 (the rule before ``label_quality_`` became a
+    training record); ``"and"``, ``"or"``, ``"mean"``: the training-record
+    margin (``margins()``) combined with ``"final"``; ``"count"``: the top rows
+    by training-record margin, as many as are estimated to be correctly
+    labelled (``_count_rule``); ``"gmm"``: ``_gmm_rule``. Trusted rows are
     always kept, as by the default rule.
     """
 
-    _keep_rule = "final"
+    keep_rule = "final"
 
-    def _kept_rows(self, trusted_rows):
-        self._trusted_rows = trusted_rows
-        return super()._kept_rows(trusted_rows)
-
-    def _refine(self, X, y, keep):
-        record = self._margins()
-        rule = self._keep_rule
+    def refine_rows(self):
+        record = self.margins()
+        y = self.y_train_
+        rule = self.keep_rule
         if rule == "count":
             mask = self._count_rule(record)
         elif rule == "gmm":
             mask = self._gmm_rule(record)
         else:
             # The final model's view, needed by these rules only.
-            proba = self.net_.predict_proba(X)
+            proba = self._proba()
             given = proba[np.arange(len(y)), y]
             final = quality.proba_margin(proba, y)
             mask = {
@@ -113,8 +141,13 @@ class _KeepRule(MetaReweightClassifier):
                 "or": (final > 0) | (record > 0),
                 "mean": (final + record) > 0,
             }[rule]
-        mask[self._trusted_rows] = True
-        return super()._refine(X, y, np.flatnonzero(mask))
+        mask[self.trusted_rows_] = True
+        return np.flatnonzero(mask)
+
+    def _trusted_mask(self, n):
+        trusted = np.zeros(n, bool)
+        trusted[self.trusted_rows_] = True
+        return trusted
 
     def _gmm_rule(self, record):
         """Rows more likely in the high-margin component of a 2-Gaussian mixture.
@@ -124,8 +157,7 @@ class _KeepRule(MetaReweightClassifier):
         """
         from sklearn.mixture import GaussianMixture
 
-        trusted = np.zeros(len(record), bool)
-        trusted[self._trusted_rows] = True
+        trusted = self._trusted_mask(len(record))
         values = record[~trusted].reshape(-1, 1)
         gmm = GaussianMixture(2, random_state=0).fit(values)
         clean = int(np.argmax(gmm.means_.ravel()))
@@ -140,8 +172,7 @@ class _KeepRule(MetaReweightClassifier):
         rows and correct but hard ones; the trusted rows' share estimates the
         latter, so the noise rate is estimated as (dropped - hard) / (1 - hard).
         """
-        trusted = np.zeros(len(record), bool)
-        trusted[self._trusted_rows] = True
+        trusted = self._trusted_mask(len(record))
         hard = np.mean(record[trusted] <= 0) if trusted.any() else 0.0
         dropped = np.mean(record[~trusted] <= 0)
         noise = np.clip((dropped - hard) / max(1 - hard, 1e-12), 0, 1)
@@ -153,7 +184,10 @@ class _KeepRule(MetaReweightClassifier):
 
 
 class _ProbaRecordNet(MetaReweightNet):
-    """Also sums each row's softmax probabilities at its steps (the n x k training record)."""
+    """Also sums each row's softmax probabilities at its warm-up and meta steps.
+
+    That is the n x k training record, over the epochs ``margins()`` averages.
+    """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
@@ -163,12 +197,13 @@ class _ProbaRecordNet(MetaReweightNet):
         sampler = self.iterator_train__sampler
         start = sampler._pos
         out = super().train_step_single(batch, **fit_params)
-        rows = sampler._order[start : start + len(batch[1])]
-        self.proba_sums_[rows] += F.softmax(out["y_pred"].detach(), 1).cpu().numpy()
+        if self.phase_ != "refine":
+            rows = sampler._order[start : start + len(batch[1])]
+            self.proba_sums_[rows] += F.softmax(out["y_pred"].detach(), 1).cpu().numpy()
         return out
 
 
-class _KeepConfident(MetaReweightClassifier):
+class _KeepConfidentNet(_ProbaRecordNet):
     """Refine on the rows confident learning does not flag, from the training record.
 
     Confident learning (Northcutt et al., 2021) on the mean training-record
@@ -177,28 +212,28 @@ class _KeepConfident(MetaReweightClassifier):
     those whose probability reaches their threshold is not its label.
     """
 
-    def _new_net(self, n_classes, optimizer, device):
-        net = super()._new_net(n_classes, optimizer, device)
-        net.__class__ = _ProbaRecordNet
-        return net
-
-    def _kept_rows(self, trusted_rows):
-        self._trusted_rows = trusted_rows
-        return super()._kept_rows(trusted_rows)
-
-    def _refine(self, X, y, keep):
-        P = self.net_.proba_sums_ / max(self.net_.margin_epochs_, 1)
+    def refine_rows(self):
+        P = self.proba_sums_ / max(self.margin_epochs_, 1)
+        y = self.y_train_
         k = P.shape[1]
         t = np.array([P[y == j, j].mean() if np.any(y == j) else 1.0 for j in range(k)])
         above = P >= t
         confident = np.where(above.any(1), np.where(above, P, -1.0).argmax(1), y)
         mask = confident == y
-        mask[self._trusted_rows] = True
-        return super()._refine(X, y, np.flatnonzero(mask))
+        mask[self.trusted_rows_] = True
+        return np.flatnonzero(mask)
+
+
+def _with_net(net_class):
+    """The defaults with another net (its own ``refine_rows``)."""
+    return type(f"_With{net_class.__name__}", (MetaReweightClassifier,), {"_net_class": net_class})
 
 
 def _keep_rule(rule):
-    return type(f"_Keep_{rule}", (_KeepRule,), {"_keep_rule": rule})
+    return _with_net(type(f"_KeepNet_{rule}", (_KeepRuleNet,), {"keep_rule": rule}))
+
+
+_KeepConfident = _with_net(_KeepConfidentNet)
 
 
 VARIANTS = {
