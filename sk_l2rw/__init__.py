@@ -7,7 +7,8 @@ Examples for Robust Deep Learning" (ICML 2018), built on skorch and PyTorch.
 from . import datasets
 from ._classifier import MetaReweightClassifier
 from ._modules import MLP
-from ._net import DivergedError, MetaReweightNet
+from ._net import DivergedError, MetaReweightNet, MetaReweightRegressorNet
+from ._regressor import MetaReweightRegressor
 
 __version__ = "0.1.0"
 
@@ -16,6 +17,8 @@ __all__ = [
     "MLP",
     "MetaReweightClassifier",
     "MetaReweightNet",
+    "MetaReweightRegressor",
+    "MetaReweightRegressorNet",
     "datasets",
     "__version__",
 ]

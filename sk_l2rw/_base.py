@@ -40,6 +40,7 @@ class MetaReweightBase(BaseEstimator):
 
     Subclasses set ``_net_class`` and implement :meth:`_encode_targets`,
     :meth:`_check_clean_targets`, :meth:`_sample_trusted`, :meth:`_n_outputs`,
+    :meth:`_prepare_targets` (optional),
     :meth:`_net_params` and :meth:`_record_fit`; their docstrings document the
     parameters.
     """
@@ -130,6 +131,7 @@ class MetaReweightBase(BaseEstimator):
             X_train, y_train, trusted, rows = X, y, None, np.arange(len(X))
         else:
             X_train, y_train, trusted, rows = self._split_trusted(X, y, clean_val, clean_mask, rng)
+        y_train, trusted = self._prepare_targets(y_train, trusted, warm=warm)
         seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
         if warm and seed is not None:
             # Another shuffle on each call, still fixed by random_state.
@@ -241,7 +243,8 @@ class MetaReweightBase(BaseEstimator):
 
     def _validate(self, X, y="no_validation", *, reset):
         try:
-            return validate_data(self, X, y, dtype=np.float32, reset=reset, **self._validate_y)
+            y_params = {} if isinstance(y, str) and y == "no_validation" else self._validate_y
+            return validate_data(self, X, y, dtype=np.float32, reset=reset, **y_params)
         except ValueError as exc:
             if "could not convert" not in str(exc):
                 raise
@@ -363,6 +366,14 @@ class MetaReweightBase(BaseEstimator):
 
     def _check_trusted_coverage(self, y_clean, name):
         """Warn when the trusted set misses part of the targets (no-op by default)."""
+
+    def _prepare_targets(self, y_train, trusted, *, warm):
+        """The targets the net trains on, and the trusted set's (as given by default).
+
+        ``trusted`` is ``(X_clean, y_clean, rows)``, or None when a warm start
+        keeps the previous trusted set.
+        """
+        return y_train, trusted
 
 
 def _check_clean_mask(clean_mask, n):

@@ -11,7 +11,7 @@ is decided in ``on_epoch_begin``; the rows it visits by :class:`RowSampler`.
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skorch import NeuralNetClassifier
+from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
@@ -448,3 +448,73 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
 
     def _plain_weight(self, y):
         return trusted_class_weight(self.trusted_y_, y, len(self.classes_), self.device)
+
+
+def _squared_error(out, y):
+    return ((out - y) ** 2).mean(dim=1)
+
+
+def _absolute_error(out, y):
+    return (out - y).abs().mean(dim=1)
+
+
+def _huber(out, y):
+    return F.huber_loss(out, y, reduction="none", delta=1.0).mean(dim=1)
+
+
+REGRESSION_LOSSES = {
+    "squared_error": _squared_error,
+    "absolute_error": _absolute_error,
+    "huber": _huber,
+}
+# Refinement keeps rows whose mean absolute residual is at most
+# median + _KEEP_MADS * (normal-consistent MAD) over the training rows.
+_KEEP_MADS = 3.0
+
+
+def robust_keep(residuals, n_mads=_KEEP_MADS):
+    """Rows whose residual is not an outlier: at most median + ``n_mads`` robust stds."""
+    med = np.median(residuals)
+    mad = 1.4826 * np.median(np.abs(residuals - med))
+    return residuals <= med + n_mads * max(mad, 1e-12)
+
+
+class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
+    """A :class:`skorch.NeuralNetRegressor` trained with meta-reweighting.
+
+    As :class:`MetaReweightNet`, on scaled targets of shape
+    ``(n, n_outputs)``: the per-row loss ``loss`` (a name of
+    ``REGRESSION_LOSSES`` or a callable ``loss(out, y)`` returning one value
+    per row), the per-row record the negative mean absolute residual, and the
+    refinement keeps the rows whose mean absolute residual over the warm-up
+    and meta epochs is not an outlier (at most the median plus three robust
+    standard deviations, see :func:`robust_keep`) and the trusted rows.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps a float batch to outputs of shape ``(n, n_outputs)``.
+    loss : str or callable, default="squared_error"
+        The per-row loss.
+    **kwargs
+        Passed to :class:`_PhasedMetaNet` (``meta_method``,
+        ``clean_batch_size``, ``warmup_epochs``, ``refine_epochs``) and to
+        :class:`skorch.NeuralNetRegressor`.
+    """
+
+    def __init__(self, module, *args, loss="squared_error", **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.loss = loss
+
+    def _row_losses(self, out, y):
+        fn = REGRESSION_LOSSES.get(self.loss) if isinstance(self.loss, str) else self.loss
+        return fn(out, y)
+
+    def _row_record(self, out, y):
+        return -(out.detach().float() - y).abs().mean(dim=1)
+
+    def _keep(self, records):
+        return robust_keep(-records)
+
+    def _plain_weight(self, y):
+        return None
