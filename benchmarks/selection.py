@@ -35,7 +35,6 @@ import argparse
 import json
 import sys
 import warnings
-from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +144,8 @@ def assemble(results, command=COMMAND):
     lines += [
         "A `GridSearchCV` over "
         + ", ".join(f"`{k}` in {v}" for k, v in grid.items())
-        + f" ({n_candidates} candidates of `MetaReweightClassifier`, 3-fold `TrustedStratifiedKFold`), "
+        + f" ({n_candidates} candidates of `MetaReweightClassifier`, "
+        "3-fold `TrustedStratifiedKFold`), "
         "each fold scored by three rules: `noisy` (accuracy on the fold's given labels, "
         "scikit-learn's default), `trusted` (accuracy on the fold's trusted rows) and "
         "`prediction-powered` (mean confidence over all the fold's rows, corrected by "
@@ -155,8 +155,7 @@ def assemble(results, command=COMMAND):
         "of each candidate's clean test accuracy (fitted on the whole training part); the "
         "Spearman correlation of the CV scores with those accuracies over the candidates.",
         "",
-        "| scenario | seeds | rule | pick's test acc. | regret | MAE of estimate "
-        "| Spearman |",
+        "| scenario | seeds | rule | pick's test acc. | regret | MAE of estimate | Spearman |",
         "|---|---|---|---|---|---|---|",
     ]
     overall = {rule: [] for rule in RULES}

@@ -139,7 +139,8 @@ class TrustedStratifiedKFold(BaseCrossValidator):
     >>> from sk_l2rw.model_selection import TrustedStratifiedKFold
     >>> y = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
     >>> trusted = np.array([1, 1, 0, 0, 0, 1, 1, 0, 0, 0], dtype=bool)
-    >>> for train, test in TrustedStratifiedKFold(2).split(np.zeros((10, 1)), y, clean_mask=trusted):
+    >>> cv = TrustedStratifiedKFold(2)
+    >>> for train, test in cv.split(np.zeros((10, 1)), y, clean_mask=trusted):
     ...     print(test, y[test][trusted[test]])
     [1 2 4 5 8] [0 1]
     [0 3 6 7 9] [0 1]
