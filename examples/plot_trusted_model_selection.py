@@ -1,7 +1,7 @@
 """
-=====================================================
+=======================================================
 Model selection on trusted rows with ``trusted_scorer``
-=====================================================
+=======================================================
 
 ``GridSearchCV`` scores every test fold on its labels. When 40 % of those
 labels are wrong, the scores it reports are off by about that much, and the
