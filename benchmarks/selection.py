@@ -27,7 +27,7 @@ Usage::
     python benchmarks/selection.py --quick          # 1 seed, 2 scenarios, 2 candidates
     python benchmarks/selection.py --assemble-only  # table from saved JSON
 
-Results go to ``benchmarks/results/selection-<scenario>.json``; the Markdown
+Results go to ``benchmarks/results/selection/<scenario>.json``; the Markdown
 table (``docs/benchmarks/selection.md``) is assembled from every such JSON.
 """
 
@@ -50,7 +50,7 @@ from sk_l2rw import MetaReweightClassifier  # noqa: E402
 from sk_l2rw.model_selection import TrustedStratifiedKFold, trusted_scorer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ROOT / "benchmarks" / "results" / "selection"
 MARKDOWN = ROOT / "docs" / "benchmarks" / "selection.md"
 COMMAND = "python benchmarks/selection.py"
 RULES = ("noisy", "trusted", "prediction-powered")
@@ -126,7 +126,7 @@ def rule_figures(seed_result, rule):
 
 def load_results(directory=RESULTS):
     """Scenario name -> saved result, in the order of SCENARIOS then any others."""
-    found = {p.stem.removeprefix("selection-"): p for p in directory.glob("selection-*.json")}
+    found = {p.stem: p for p in directory.glob("*.json")}
     names = [n for n in SCENARIOS if n in found] + sorted(set(found) - set(SCENARIOS))
     return {name: json.loads(found[name].read_text()) for name in names}
 
@@ -143,7 +143,7 @@ def assemble(results, command=COMMAND):
     n_candidates = int(np.prod([len(v) for v in grid.values()]))
     lines += [
         "A `GridSearchCV` over "
-        + ", ".join(f"`{k}` in {v}" for k, v in grid.items())
+        + ", ".join(f"`{k}` in {_grid_values(v)}" for k, v in grid.items())
         + f" ({n_candidates} candidates of `MetaReweightClassifier`, "
         "3-fold `TrustedStratifiedKFold`), "
         "each fold scored by three rules: `noisy` (accuracy on the fold's given labels, "
@@ -168,7 +168,24 @@ def assemble(results, command=COMMAND):
     if results:
         for rule in RULES:
             lines.append(_row("**all**", len(overall[rule]), rule, overall[rule]))
+        mae = {rule: _mean([f["mae"] for f in overall[rule]]) for rule in RULES}
+        regret = {rule: _mean([f["regret"] for f in overall[rule]]) for rule in RULES}
+        lines += [
+            "",
+            "Over all scenarios and seeds, the CV score estimates clean accuracy "
+            + ", ".join(
+                f"{mae['noisy'] / mae[rule]:.1f}x as closely with `{rule}` as with `noisy`"
+                for rule in RULES[1:]
+            )
+            + "; the picks' mean regret is "
+            + ", ".join(f"{regret[rule]:.4f} (`{rule}`)" for rule in RULES)
+            + ".",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _grid_values(values):
+    return "[" + ", ".join(str(tuple(v)) if isinstance(v, list) else str(v) for v in values) + "]"
 
 
 def _row(name, n, rule, figures):
@@ -203,7 +220,7 @@ def main(argv=None):
                 result["seeds"][str(seed)] = run_seed(SCENARIOS[name], seed, grid)
                 summary = {r: rule_figures(result["seeds"][str(seed)], r) for r in RULES}
                 print(name, seed, json.dumps(summary), flush=True)
-            (args.out_dir / f"selection-{name}.json").write_text(json.dumps(result, indent=1))
+            (args.out_dir / f"{name}.json").write_text(json.dumps(result, indent=1))
     table = assemble(load_results(args.out_dir))
     if not args.quick:
         args.markdown.write_text(table)

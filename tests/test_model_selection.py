@@ -1,6 +1,9 @@
 """trusted_scorer and TrustedStratifiedKFold in scikit-learn's searches, by metadata routing."""
 
+import importlib
 import pickle
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -298,3 +301,17 @@ def test_scorer_parameter_errors():
     with sklearn.config_context(enable_metadata_routing=False):
         with pytest.raises(RuntimeError, match="only available when metadata routing"):
             trusted_scorer().set_score_request(clean_mask=True)
+
+
+def test_selection_table_is_what_the_saved_results_give():
+    """docs/benchmarks/selection.md is what benchmarks/results/selection/ assembles to."""
+    root = Path(__file__).parents[1]
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        selection = importlib.import_module("selection")
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+    page = (root / "docs" / "benchmarks" / "selection.md").read_text()
+    results = selection.load_results()
+    assert len(results) >= 3 and all(len(r["seeds"]) >= 3 for r in results.values())
+    assert selection.assemble(results, page.split("```\n")[1].strip("\n")) == page
