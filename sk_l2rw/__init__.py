@@ -4,7 +4,7 @@ A scikit-learn compatible implementation of Ren et al., "Learning to Reweight
 Examples for Robust Deep Learning" (ICML 2018), built on skorch and PyTorch.
 """
 
-from . import datasets
+from . import datasets, model_selection
 from ._classifier import MetaReweightClassifier
 from ._modules import MLP
 from ._net import DivergedError, MetaReweightNet, MetaReweightRegressorNet
@@ -20,5 +20,6 @@ __all__ = [
     "MetaReweightRegressor",
     "MetaReweightRegressorNet",
     "datasets",
+    "model_selection",
     "__version__",
 ]
