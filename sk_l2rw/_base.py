@@ -301,7 +301,7 @@ class MetaReweightBase(BaseEstimator):
         was_training = module.training
         module.eval()
         with torch.no_grad():
-            out = module(torch.as_tensor(X, device=net.device))
+            out = module(torch.as_tensor(np.array(X), device=net.device))
         module.train(was_training)
         shape = tuple(getattr(out, "shape", ()))
         if not isinstance(out, torch.Tensor) or shape != (len(X), n_out):

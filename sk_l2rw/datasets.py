@@ -8,7 +8,9 @@ The three functions reproduce the experimental settings of Ren et al. (2018),
 - :func:`make_imbalance_pair` builds the two-class imbalance setting of the
   paper's Fig. 2 (e.g. digits 4 vs 9 with a majority share of 0.9 to 0.995);
 - :func:`split_trusted` draws the small clean (trusted) set, ``n_per_class``
-  rows per class, as a boolean mask.
+  rows per class, as a boolean mask;
+- :func:`make_corrupted_targets` corrupts regression targets (gross outliers,
+  or a shifted subgroup).
 """
 
 import math
@@ -20,7 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length
 
-__all__ = ["make_imbalance_pair", "make_noisy_labels", "split_trusted"]
+__all__ = ["make_corrupted_targets", "make_imbalance_pair", "make_noisy_labels", "split_trusted"]
 
 
 def _check_labels(y):
@@ -442,3 +444,115 @@ def split_trusted(y, *, n_per_class, random_state=None):
         rows = np.flatnonzero(codes == code)
         trusted_mask[rng.choice(rows, size=n_per_class, replace=False)] = True
     return trusted_mask
+
+
+@validate_params(
+    {
+        "y": ["array-like"],
+        "corruption_rate": [Interval(Real, 0, 1, closed="left")],
+        "kind": [StrOptions({"outlier", "shift"})],
+        "X": ["array-like", None],
+        "magnitude": [Interval(Real, 0, None, closed="neither"), None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_corrupted_targets(
+    y, *, corruption_rate, kind="outlier", X=None, magnitude=None, random_state=None
+):
+    """Corrupt a fraction of regression targets.
+
+    Two kinds, the errors that corrupt targets in practice:
+
+    - ``"outlier"``: gross errors (sensor glitches, unit mix-ups, typing
+      errors). Each corrupted target moves by ``magnitude`` times a factor
+      drawn uniformly from [0.5, 1.5], times the target's standard deviation,
+      up or down at random; ``magnitude`` defaults to 3.
+    - ``"shift"``: a subgroup measured with a biased instrument. Every
+      corrupted target moves up by ``magnitude`` target standard deviations
+      (default 1.5). With ``X`` the subgroup is a region of the feature space
+      -- the rows with the largest projection of the standardised ``X`` on a
+      random direction -- so the bias is systematic there; without ``X``, a
+      random subset of rows.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Clean targets (float). Every output of a corrupted row is corrupted.
+    corruption_rate : float in [0, 1)
+        Fraction of rows corrupted (rounded to a whole number of rows).
+    kind : {"outlier", "shift"}, default="outlier"
+        The corruption, see above.
+    X : array-like of shape (n_samples, n_features), default=None
+        Features, for ``kind="shift"``: the subgroup is a region of them.
+    magnitude : float > 0, default=None
+        Size of the corruption in target standard deviations; None means 3
+        for ``"outlier"`` and 1.5 for ``"shift"``.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator.
+
+    Returns
+    -------
+    y_corrupted : ndarray of the shape of ``y``, float
+        The targets with a ``corruption_rate`` share of rows corrupted.
+    corrupted_mask : ndarray of shape (n_samples,), dtype=bool
+        True for the corrupted rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_l2rw.datasets import make_corrupted_targets
+    >>> y = np.linspace(0, 1, 10)
+    >>> y_bad, corrupted = make_corrupted_targets(y, corruption_rate=0.3, random_state=0)
+    >>> int(corrupted.sum())
+    3
+    >>> bool(np.all(y_bad[~corrupted] == y[~corrupted]))
+    True
+    >>> X = np.arange(20.0).reshape(10, 2)
+    >>> _, shifted = make_corrupted_targets(
+    ...     y, corruption_rate=0.2, kind="shift", X=X, random_state=0
+    ... )
+    >>> np.flatnonzero(shifted).tolist()  # a region of X: two neighbouring rows
+    [8, 9]
+    """
+    y = np.asarray(y, dtype=float)
+    if y.ndim not in (1, 2) or len(y) < 2:
+        raise ValueError(
+            f"y must be 1-D or 2-D with at least 2 rows; got an array of shape {y.shape}."
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y must be finite; it contains NaN or infinity.")
+    if X is not None:
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or len(X) != len(y):
+            raise ValueError(
+                f"X must be 2-D with one row per target ({len(y)}); got shape {X.shape}."
+            )
+        if kind != "shift":
+            raise ValueError("X is used only by kind='shift'; leave it None for 'outlier'.")
+    rng = check_random_state(random_state)
+    n = len(y)
+    n_bad = int(round(corruption_rate * n))
+    y2 = y.reshape(n, -1)
+    scale = y2.std(axis=0)
+    corrupted = np.zeros(n, dtype=bool)
+    if kind == "outlier":
+        rows = rng.choice(n, size=n_bad, replace=False)
+        corrupted[rows] = True
+        size = 3.0 if magnitude is None else magnitude
+        factor = size * rng.uniform(0.5, 1.5, n_bad) * rng.choice([-1.0, 1.0], n_bad)
+        shift = factor[:, None] * scale
+    else:
+        if X is None:
+            rows = rng.choice(n, size=n_bad, replace=False)
+        else:
+            spread = X.std(axis=0)
+            Z = (X - X.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+            proj = Z @ rng.standard_normal(X.shape[1])
+            rows = np.argsort(-proj, kind="stable")[:n_bad]
+        corrupted[rows] = True
+        size = 1.5 if magnitude is None else magnitude
+        shift = np.tile(size * scale, (n_bad, 1))
+    out = y2.copy()
+    out[rows] += shift
+    return out.reshape(y.shape), corrupted

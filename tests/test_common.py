@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_l2rw import MetaReweightClassifier
+from sk_l2rw import MetaReweightClassifier, MetaReweightRegressor
 
 
 def _check_time_estimators():
@@ -11,7 +11,10 @@ def _check_time_estimators():
     return [
         MetaReweightClassifier(
             hidden_layer_sizes=(16,), max_epochs=20, lr=0.01, batch_size=32, random_state=0
-        )
+        ),
+        MetaReweightRegressor(
+            hidden_layer_sizes=(16,), max_epochs=20, lr=0.01, batch_size=32, random_state=0
+        ),
     ]
 
 

@@ -1,0 +1,191 @@
+"""MetaReweightRegressor: target scaling, losses, phases, per-row scores, errors."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+
+from sk_l2rw import DivergedError, MetaReweightRegressor, MetaReweightRegressorNet
+from sk_l2rw._net import robust_keep
+from sk_l2rw.datasets import make_corrupted_targets
+
+FAST = dict(hidden_layer_sizes=(16,), max_epochs=6, batch_size=32, lr=0.01, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, (300, 3))
+    y = np.sin(X[:, 0]) + X[:, 1] ** 2 / 2 + 0.1 * rng.randn(300)
+    y_bad, corrupted = make_corrupted_targets(y, corruption_rate=0.3, random_state=0)
+    trusted = np.zeros(len(y), bool)
+    trusted[rng.choice(np.flatnonzero(~corrupted), 20, replace=False)] = True
+    return X, y, y_bad, corrupted, trusted
+
+
+def test_fit_predict_and_attributes(data):
+    X, y, y_bad, corrupted, trusted = data
+    reg = MetaReweightRegressor(**FAST).fit(X, y_bad, clean_mask=trusted)
+    assert reg.predict(X).shape == (len(X),) and reg.n_outputs_ == 1
+    assert reg.history_[:, "phase"] == ["warmup", "warmup", "meta", "refine", "refine", "refine"]
+    assert reg.example_weights_.shape == reg.target_quality_.shape == (len(X),)
+    assert np.all(reg.target_quality_ <= 0)
+    # The scale is the trusted rows', not the corrupted targets'.
+    np.testing.assert_allclose(reg.target_mean_, [y[trusted].mean()])
+    np.testing.assert_allclose(reg.target_scale_, [y[trusted].std()])
+    assert isinstance(reg.net_, MetaReweightRegressorNet)
+
+
+def test_predictions_in_the_units_of_y(data):
+    # Scaled by the trusted rows, the network sees the same targets whatever
+    # their units: the predictions move with the units, exactly.
+    X, _, y_bad, _, trusted = data
+    a = MetaReweightRegressor(**FAST).fit(X, y_bad, clean_mask=trusted)
+    b = MetaReweightRegressor(**FAST).fit(X, 1000 * y_bad - 7, clean_mask=trusted)
+    np.testing.assert_allclose(b.predict(X), 1000 * a.predict(X) - 7, rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(a.example_weights_, b.example_weights_)
+
+
+def test_target_quality_ranks_corrupted_rows_and_refinement_drops_them(data):
+    X, y, y_bad, corrupted, trusted = data
+    reg = MetaReweightRegressor(**{**FAST, "max_epochs": 20}).fit(X, y_bad, clean_mask=trusted)
+    rows = ~trusted
+    assert roc_auc_score(~corrupted[rows], reg.target_quality_[rows]) > 0.95
+    kept = reg.net_.refine_rows()
+    keep = np.zeros(len(y), bool)
+    keep[kept] = True
+    np.testing.assert_array_equal(keep, robust_keep(-reg.target_quality_) | trusted)
+    assert corrupted[keep].mean() < 0.1 < corrupted[~keep].mean()
+    assert reg.history_[-1, "kept_rows"] == keep.sum()
+
+
+def test_beats_plain_training_on_outliers(data):
+    X, y, y_bad, _, trusted = data
+    rng = np.random.RandomState(1)
+    X_te = rng.uniform(-2, 2, (500, 3))
+    y_te = np.sin(X_te[:, 0]) + X_te[:, 1] ** 2 / 2
+    params = {**FAST, "max_epochs": 40}
+    meta = MetaReweightRegressor(**params).fit(X, y_bad, clean_mask=trusted)
+    # The same estimator trained plainly: every epoch a warm-up epoch but one.
+    plain = MetaReweightRegressor(**params, warmup_epochs=39, refine_epochs=0)
+    plain.fit(X, y_bad, clean_mask=trusted)
+    rmse = [np.sqrt(np.mean((m.predict(X_te) - y_te) ** 2)) for m in (meta, plain)]
+    assert rmse[0] < 0.75 * rmse[1], rmse
+
+
+def test_multi_output_and_clean_val(data):
+    X, y, y_bad, _, trusted = data
+    Y = np.c_[y_bad, -3 * y_bad + 1]
+    reg = MetaReweightRegressor(**FAST).fit(
+        X[~trusted], Y[~trusted], clean_val=(X[trusted], np.c_[y, -3 * y + 1][trusted])
+    )
+    assert reg.predict(X).shape == (len(X), 2) and reg.n_outputs_ == 2
+    assert reg.example_weights_.shape == (int((~trusted).sum()),)
+    with pytest.raises(ValueError, match=r"clean_val\[1\] \(y_clean\) must have one target row"):
+        reg.fit(X, Y, clean_val=(X[trusted], y[trusted]))
+
+
+@pytest.mark.parametrize("loss", ["huber", "absolute_error"])
+def test_losses(data, loss):
+    X, _, y_bad, _, trusted = data
+    reg = MetaReweightRegressor(**FAST, loss=loss).fit(X, y_bad, clean_mask=trusted)
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_callable_loss_equals_the_named_one(data):
+    X, _, y_bad, _, trusted = data
+    named = MetaReweightRegressor(**FAST, loss="squared_error").fit(X, y_bad, clean_mask=trusted)
+
+    def squared(out, y):
+        return ((out - y) ** 2).mean(dim=1)
+
+    custom = MetaReweightRegressor(**FAST, loss=squared).fit(X, y_bad, clean_mask=trusted)
+    np.testing.assert_allclose(custom.predict(X), named.predict(X), rtol=1e-6)
+
+
+def test_no_trusted_set_warns_and_samples(data):
+    X, _, y_bad, _, _ = data
+    with pytest.warns(UserWarning, match="a random sample of 20 training rows"):
+        reg = MetaReweightRegressor(**FAST).fit(X, y_bad)
+    assert len(reg.net_.trusted_y_) == 20
+
+
+@pytest.mark.parametrize(
+    "y_change, fit_kw, match",
+    [
+        (lambda y: np.r_[np.nan, y[1:]], {}, "Input y contains NaN"),
+        (lambda y: np.full_like(y, 3.0), {}, "y is constant"),
+        (lambda y: y[:, None].repeat(2, 1)[:, :, None], {}, "Found array with dim 3"),
+        (lambda y: y, {"clean_mask": np.arange(300) == 0}, "at least 2 rows"),
+    ],
+)
+def test_bad_targets(data, y_change, fit_kw, match):
+    X, _, y_bad, _, trusted = data
+    kw = fit_kw or {"clean_mask": trusted}
+    with pytest.raises(ValueError, match=match):
+        MetaReweightRegressor(**FAST).fit(X, y_change(y_bad), **kw)
+
+
+def test_bad_trusted_targets(data):
+    X, _, y_bad, _, trusted = data
+    reg = MetaReweightRegressor(**FAST)
+    X_c = X[trusted]
+    with pytest.raises(ValueError, match=r"Input clean_val\[1\] \(y_clean\) contains infinity"):
+        reg.fit(X, y_bad, clean_val=(X_c, np.r_[np.inf, np.ones(len(X_c) - 1)]))
+    with pytest.raises(ValueError, match="The trusted targets are constant"):
+        reg.fit(X, y_bad, clean_val=(X_c, np.ones(len(X_c))))
+    with pytest.raises(ValueError, match="needs at least 2 samples; got n_samples = 1"):
+        reg.fit(X[:1], y_bad[:1])
+    with pytest.raises(ValueError, match="'loss' parameter"):
+        MetaReweightRegressor(loss="hinge").fit(X, y_bad, clean_mask=trusted)
+
+
+def test_divergence_raises_and_unfits(data):
+    X, _, y_bad, _, trusted = data
+    reg = MetaReweightRegressor(**{**FAST, "lr": 1e10}, optimizer="sgd")
+    with pytest.raises(DivergedError, match="smaller lr"):
+        reg.fit(X, 1e6 * y_bad, clean_mask=trusted)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+    assert not hasattr(reg, "target_quality_")
+
+
+def test_partial_fit_warm_start_and_pickle_keep_the_scale(data):
+    X, _, y_bad, _, trusted = data
+    reg = MetaReweightRegressor(**FAST).partial_fit(X, y_bad, clean_mask=trusted)
+    scale = reg.target_scale_.copy()
+    reg.partial_fit(X, 10 * y_bad)  # other targets: the scale stays the first call's
+    np.testing.assert_array_equal(reg.target_scale_, scale)
+    assert reg.history_[:, "phase"] == ["meta", "meta"]
+    reg.set_params(warm_start=True).fit(X, y_bad, clean_mask=trusted)
+    np.testing.assert_array_equal(reg.target_scale_, scale)
+    assert len(reg.history_) == 2 + FAST["max_epochs"]
+    loaded = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded.partial_fit(X, y_bad)
+    with pytest.raises(ValueError, match="y has 2 outputs; the fitted estimator has 1"):
+        loaded.partial_fit(X, np.c_[y_bad, y_bad])
+
+
+def test_module_callable_gets_n_outputs(data):
+    X, _, y_bad, _, trusted = data
+
+    def module(n_features, n_outputs):
+        return torch.nn.Sequential(
+            torch.nn.Linear(n_features, 8), torch.nn.Tanh(), torch.nn.Linear(8, n_outputs)
+        )
+
+    reg = MetaReweightRegressor(**FAST, module=module).fit(
+        X, np.c_[y_bad, y_bad], clean_mask=trusted
+    )
+    assert reg.predict(X).shape == (len(X), 2)
+    with pytest.raises(ValueError, match=r"outputs of shape \(n_rows, 1\)"):
+        MetaReweightRegressor(**FAST, module=torch.nn.Linear(3, 2)).fit(
+            X, y_bad, clean_mask=trusted
+        )
