@@ -77,6 +77,7 @@ html_show_sourcelink = False
 
 BENCHMARK_TABLES = (
     ("quality.md", "Quality"),
+    ("quality_regression.md", "Quality: regression with corrupted targets"),
     ("ablation.md", "Ablations of the defaults"),
     ("speed.md", "Speed"),
     ("speed_trusted_batch.md", "Speed against the trusted minibatch size"),

@@ -10,8 +10,8 @@ trusted set. A plain network trained on the noisy labels is compared with
 batch by how well its gradient agrees with the trusted set's. With its
 defaults the reweighted epochs follow plain warm-up epochs and are followed by
 refinement epochs on the rows whose label the network favoured during
-training (see the user guide). Both runs here have ``max_epochs=50``; the
-refinement adds up to 50 more, over the rows kept.
+training (see the user guide), all within ``max_epochs``: both runs here
+train 50 epochs.
 """
 
 # %%

@@ -169,6 +169,8 @@ class _PhasedMetaNet:
 
     # Pickled like module_: a net fitted on a GPU unpickles onto the CPU.
     cuda_dependent_attributes_ = ["trusted_X_", "trusted_y_", "plain_class_weight_"]
+    # Whether warm-up epochs count in the per-row record (else meta epochs only).
+    _record_warmup = True
 
     def __init__(
         self,
@@ -338,7 +340,7 @@ class _PhasedMetaNet:
         self._check_finite(loss)
         objective.backward()
         self.history.record_batch("clean_loss", self._clean_loss())
-        if self.phase_ == "warmup":
+        if self.phase_ == "warmup" and self._record_warmup:
             self.margin_sums_[rows] += self._row_record(logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": logits.detach()}
 
@@ -363,7 +365,7 @@ class _PhasedMetaNet:
         if self.phase_ == "meta":
             self.history.record("all_zero_batches", self.all_zero_batches_)
             self.weight_epochs_ += 1
-        if self.phase_ != "refine":
+        if self.phase_ == "meta" or (self.phase_ == "warmup" and self._record_warmup):
             self.margin_epochs_ += 1
         self.all_zero_batches_ = 0
         self.epoch_start_sums_ = None
@@ -467,16 +469,17 @@ REGRESSION_LOSSES = {
     "absolute_error": _absolute_error,
     "huber": _huber,
 }
-# Refinement keeps rows whose mean absolute residual is at most
-# median + _KEEP_MADS * (normal-consistent MAD) over the training rows.
-_KEEP_MADS = 3.0
+# Refinement keeps rows whose mean absolute residual is at most this many
+# times the 95th percentile of the trusted rows'.
+_KEEP_FACTOR = 1.5
 
 
-def robust_keep(residuals, n_mads=_KEEP_MADS):
-    """Rows whose residual is not an outlier: at most median + ``n_mads`` robust stds."""
-    med = np.median(residuals)
-    mad = 1.4826 * np.median(np.abs(residuals - med))
-    return residuals <= med + n_mads * max(mad, 1e-12)
+def trusted_keep(residuals, trusted_rows, factor=_KEEP_FACTOR):
+    """Rows whose residual is within what the trusted rows show: at most
+    ``factor`` times their 95th percentile (all rows if none is trusted)."""
+    if not len(trusted_rows):
+        return np.ones(len(residuals), dtype=bool)
+    return residuals <= factor * np.quantile(residuals[trusted_rows], 0.95)
 
 
 class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
@@ -485,10 +488,10 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
     As :class:`MetaReweightNet`, on scaled targets of shape
     ``(n, n_outputs)``: the per-row loss ``loss`` (a name of
     ``REGRESSION_LOSSES`` or a callable ``loss(out, y)`` returning one value
-    per row), the per-row record the negative mean absolute residual, and the
-    refinement keeps the rows whose mean absolute residual over the warm-up
-    and meta epochs is not an outlier (at most the median plus three robust
-    standard deviations, see :func:`robust_keep`) and the trusted rows.
+    per row), the per-row record the negative mean absolute residual over the
+    meta epochs, and the refinement keeps the rows whose mean absolute
+    residual is within what the trusted rows show (at most 1.5 times their
+    95th percentile, see :func:`trusted_keep`) and the trusted rows.
 
     Parameters
     ----------
@@ -513,8 +516,12 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
     def _row_record(self, out, y):
         return -(out.detach().float() - y).abs().mean(dim=1)
 
+    # A biased subgroup is fitted by plain epochs; the meta epochs, which give
+    # it weight 0, tell it apart (quality_regression benchmark, user guide).
+    _record_warmup = False
+
     def _keep(self, records):
-        return robust_keep(-records)
+        return trusted_keep(-records, self.trusted_rows_)
 
     def _plain_weight(self, y):
         return None

@@ -24,9 +24,9 @@ class MetaReweightRegressor(RegressorMixin, MetaReweightBase):
 
     A ``fit`` runs ``max_epochs`` skorch epochs in the three phases of the
     classifier (``history_[:, "phase"]``): plain warm-up epochs, meta epochs,
-    then refinement epochs on the rows whose residual over the earlier epochs
-    is not an outlier (at most the median plus three robust standard
-    deviations, a normal-consistent MAD) and the trusted rows.
+    then refinement epochs on the rows whose mean absolute residual over the
+    meta epochs is within what the trusted rows show (at most 1.5 times the
+    trusted rows' 95th percentile) and the trusted rows.
 
     Targets are scaled inside the estimator by the trusted rows' mean and
     standard deviation (per output), so that corrupted targets do not set the
@@ -73,11 +73,13 @@ verbose
         training, 0: never trained on).
     target_quality_ : ndarray of shape (n_samples,)
         Per row of ``X``: minus its mean absolute residual at its own
-        training steps over the warm-up and meta epochs, in trusted standard
-        deviations (0 is a perfect fit). The regression counterpart of the
-        classifier's ``label_quality_``: a training record, so a corrupted
-        target stays far from the network's output while the network learns
-        the common pattern and the meta step gives the row weight 0. Sort
+        training steps over the meta epochs, in trusted standard deviations
+        (0 is a perfect fit). The regression counterpart of the classifier's
+        ``label_quality_``: a training record, so a corrupted target stays far
+        from the network's output while the meta step gives the row weight 0.
+        Unlike the classifier's, it leaves out the warm-up, in which the
+        network fits a systematically biased subgroup as well as the rest
+        (measured: the quality benchmark's ``shift`` scenarios). Sort
         ascending to find corrupted targets. NaN for rows not trained on.
 
     See Also

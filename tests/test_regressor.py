@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from sk_l2rw import DivergedError, MetaReweightRegressor, MetaReweightRegressorNet
-from sk_l2rw._net import robust_keep
+from sk_l2rw._net import trusted_keep
 from sk_l2rw.datasets import make_corrupted_targets
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=6, batch_size=32, lr=0.01, random_state=0)
@@ -58,7 +58,10 @@ def test_target_quality_ranks_corrupted_rows_and_refinement_drops_them(data):
     kept = reg.net_.refine_rows()
     keep = np.zeros(len(y), bool)
     keep[kept] = True
-    np.testing.assert_array_equal(keep, robust_keep(-reg.target_quality_) | trusted)
+    np.testing.assert_array_equal(keep, trusted_keep(-reg.target_quality_, np.flatnonzero(trusted)))
+    assert keep[trusted].all()
+    r = -reg.target_quality_
+    np.testing.assert_array_equal(keep, r <= 1.5 * np.quantile(r[trusted], 0.95))
     assert corrupted[keep].mean() < 0.1 < corrupted[~keep].mean()
     assert reg.history_[-1, "kept_rows"] == keep.sum()
 
