@@ -500,9 +500,24 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
     loss : str or callable, default="squared_error"
         The per-row loss.
     **kwargs
-        Passed to :class:`_PhasedMetaNet` (``meta_method``,
-        ``clean_batch_size``, ``warmup_epochs``, ``refine_epochs``) and to
+        ``meta_method``, ``clean_batch_size``, ``warmup_epochs`` and
+        ``refine_epochs`` as for :class:`MetaReweightNet`; the rest passed to
         :class:`skorch.NeuralNetRegressor`.
+
+    Examples
+    --------
+    :class:`~sk_l2rw.MetaReweightRegressor` builds and fits one as ``net_``.
+
+    >>> import numpy as np
+    >>> import torch
+    >>> torch.set_num_threads(1)
+    >>> from sklearn.datasets import make_friedman1
+    >>> from sk_l2rw import MetaReweightRegressor, MetaReweightRegressorNet
+    >>> X, y = make_friedman1(n_samples=200, random_state=0)
+    >>> trusted = np.arange(len(y)) % 10 == 0
+    >>> net = MetaReweightRegressor(max_epochs=4, random_state=0).fit(X, y, clean_mask=trusted).net_
+    >>> isinstance(net, MetaReweightRegressorNet), net.loss
+    (True, 'squared_error')
     """
 
     def __init__(self, module, *args, loss="squared_error", **kwargs):

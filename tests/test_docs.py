@@ -85,3 +85,10 @@ def test_ablation_table_is_what_the_saved_results_give():
     }
     assert variants and results
     assert variants_module.wide_table(results, variants, command) == page
+
+
+def test_regression_table_is_what_the_saved_results_give():
+    module = _benchmark_module("quality_regression")
+    page, command = _page_and_command("quality_regression.md")
+    assert command == "python benchmarks/quality_regression.py"
+    assert page == module.assemble(command)
