@@ -19,7 +19,8 @@ regressor's defaults):
   models with their defaults, on all training rows;
 - ``oracle``: ``plain`` on the true targets (upper bound);
 - ``l2rw``: ``MetaReweightRegressor`` with its defaults, the trusted rows
-  passed by ``clean_mask``; ``l2rw-huber``: with ``loss="huber"``;
+  passed by ``clean_mask`` (its default loss is ``"huber"``); ``l2rw-squared``:
+  with ``loss="squared_error"``;
   ``l2rw-exact``: ``warmup_epochs=0, refine_epochs=0``, the paper's step alone.
 
 Scenarios: ``load_diabetes`` (442 rows) and ``make_friedman1`` (2,000 rows,
@@ -74,10 +75,10 @@ METHODS = (
     "RANSACRegressor",
     "oracle",
     "l2rw",
-    "l2rw-huber",
+    "l2rw-squared",
     "l2rw-exact",
 )
-NOT_BASELINES = ("oracle", "l2rw", "l2rw-huber", "l2rw-exact")
+NOT_BASELINES = ("oracle", "l2rw", "l2rw-squared", "l2rw-exact")
 SCORES = ("l2rw.target_quality_", "l2rw.example_weights_")
 N_TRUSTED = 20
 DEFAULTS = MetaReweightRegressor()
@@ -190,7 +191,7 @@ def run_seed(spec, seed):
         "RANSACRegressor": lambda: RANSACRegressor(random_state=seed).fit(X_tr, y_fit),
         "oracle": lambda: _plain(X_tr, y_tr, seed),
         "l2rw": l2rw,
-        "l2rw-huber": lambda: l2rw(loss="huber"),
+        "l2rw-squared": lambda: l2rw(loss="squared_error"),
         "l2rw-exact": lambda: l2rw(warmup_epochs=0, refine_epochs=0),
     }
     for name, fit in fits.items():

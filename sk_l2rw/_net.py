@@ -497,7 +497,7 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
     ----------
     module : torch.nn.Module
         Maps a float batch to outputs of shape ``(n, n_outputs)``.
-    loss : str or callable, default="squared_error"
+    loss : str or callable, default="huber"
         The per-row loss.
     **kwargs
         ``meta_method``, ``clean_batch_size``, ``warmup_epochs`` and
@@ -517,10 +517,10 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
     >>> trusted = np.arange(len(y)) % 10 == 0
     >>> net = MetaReweightRegressor(max_epochs=4, random_state=0).fit(X, y, clean_mask=trusted).net_
     >>> isinstance(net, MetaReweightRegressorNet), net.loss
-    (True, 'squared_error')
+    (True, 'huber')
     """
 
-    def __init__(self, module, *args, loss="squared_error", **kwargs):
+    def __init__(self, module, *args, loss="huber", **kwargs):
         super().__init__(module, *args, **kwargs)
         self.loss = loss
 

@@ -92,7 +92,7 @@ def test_multi_output_and_clean_val(data):
         reg.fit(X, Y, clean_val=(X[trusted], y[trusted]))
 
 
-@pytest.mark.parametrize("loss", ["huber", "absolute_error"])
+@pytest.mark.parametrize("loss", ["squared_error", "absolute_error"])
 def test_losses(data, loss):
     X, _, y_bad, _, trusted = data
     reg = MetaReweightRegressor(**FAST, loss=loss).fit(X, y_bad, clean_mask=trusted)
@@ -101,12 +101,12 @@ def test_losses(data, loss):
 
 def test_callable_loss_equals_the_named_one(data):
     X, _, y_bad, _, trusted = data
-    named = MetaReweightRegressor(**FAST, loss="squared_error").fit(X, y_bad, clean_mask=trusted)
+    named = MetaReweightRegressor(**FAST).fit(X, y_bad, clean_mask=trusted)  # "huber"
 
-    def squared(out, y):
-        return ((out - y) ** 2).mean(dim=1)
+    def huber(out, y):
+        return torch.nn.functional.huber_loss(out, y, reduction="none").mean(dim=1)
 
-    custom = MetaReweightRegressor(**FAST, loss=squared).fit(X, y_bad, clean_mask=trusted)
+    custom = MetaReweightRegressor(**FAST, loss=huber).fit(X, y_bad, clean_mask=trusted)
     np.testing.assert_allclose(custom.predict(X), named.predict(X), rtol=1e-6)
 
 
