@@ -474,12 +474,10 @@ REGRESSION_LOSSES = {
 _KEEP_FACTOR = 1.5
 
 
-def trusted_keep(residuals, trusted_rows, factor=_KEEP_FACTOR):
+def trusted_keep(residuals, trusted_residuals, factor=_KEEP_FACTOR):
     """Rows whose residual is within what the trusted rows show: at most
-    ``factor`` times their 95th percentile (all rows if none is trusted)."""
-    if not len(trusted_rows):
-        return np.ones(len(residuals), dtype=bool)
-    return residuals <= factor * np.quantile(residuals[trusted_rows], 0.95)
+    ``factor`` times the 95th percentile of ``trusted_residuals``."""
+    return residuals <= factor * np.quantile(trusted_residuals, 0.95)
 
 
 class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
@@ -536,7 +534,18 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
     _record_warmup = False
 
     def _keep(self, records):
-        return trusted_keep(-records, self.trusted_rows_)
+        residuals = -records
+        if len(self.trusted_rows_):
+            return trusted_keep(residuals, residuals[self.trusted_rows_])
+        # The trusted rows are not trained on (train_on_clean=False, or a warm
+        # start keeping an earlier trusted set): their residuals now instead.
+        was_training = self.module_.training
+        self.module_.eval()
+        with torch.no_grad():
+            out = self.module_(self.trusted_X_)
+        self.module_.train(was_training)
+        trusted = -self._row_record(out, self.trusted_y_).cpu().numpy()
+        return trusted_keep(residuals, trusted)
 
     def _plain_weight(self, y):
         return None

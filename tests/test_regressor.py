@@ -58,9 +58,9 @@ def test_target_quality_ranks_corrupted_rows_and_refinement_drops_them(data):
     kept = reg.net_.refine_rows()
     keep = np.zeros(len(y), bool)
     keep[kept] = True
-    np.testing.assert_array_equal(keep, trusted_keep(-reg.target_quality_, np.flatnonzero(trusted)))
-    assert keep[trusted].all()
     r = -reg.target_quality_
+    np.testing.assert_array_equal(keep, trusted_keep(r, r[trusted]) | trusted)
+    assert keep[trusted].all()
     np.testing.assert_array_equal(keep, r <= 1.5 * np.quantile(r[trusted], 0.95))
     assert corrupted[keep].mean() < 0.1 < corrupted[~keep].mean()
     assert reg.history_[-1, "kept_rows"] == keep.sum()
@@ -192,3 +192,14 @@ def test_module_callable_gets_n_outputs(data):
         MetaReweightRegressor(**FAST, module=torch.nn.Linear(3, 2)).fit(
             X, y_bad, clean_mask=trusted
         )
+
+
+def test_refinement_without_trusted_training_rows_uses_their_current_residuals(data):
+    X, y, y_bad, corrupted, trusted = data
+    reg = MetaReweightRegressor(**{**FAST, "max_epochs": 20}, train_on_clean=False)
+    reg.fit(X, y_bad, clean_mask=trusted)
+    assert np.isnan(reg.target_quality_[trusted]).all()
+    kept = np.zeros(len(y), bool)
+    kept[np.flatnonzero(~trusted)[reg.net_.refine_rows()]] = True
+    # Still a cut: most corrupted rows are out, most correct ones in.
+    assert corrupted[kept].mean() < 0.1 and kept[~corrupted & ~trusted].mean() > 0.8
