@@ -4,7 +4,10 @@ Every baseline is the same skorch ``NeuralNetClassifier`` (the default
 :class:`sk_l2rw.MLP`, Adam, the same learning rate, batch size and epochs as
 ``MetaReweightClassifier``'s defaults), wrapped as a scikit-learn estimator so
 that cleanlab's ``CleanLearning`` can clone it and cross-validate it.
+:class:`GoldLossCorrection` trains the same net, twice.
 """
+
+from functools import partial
 
 import numpy as np
 import torch
@@ -90,3 +93,88 @@ class PlainNet(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class _GoldCorrectedLoss(torch.nn.Module):
+    """Per-row loss of Gold Loss Correction, averaged over the batch.
+
+    A target ``t`` encodes the label ``t % n_classes`` and whether the row is
+    trusted (``t >= n_classes``): trusted rows take the cross-entropy,
+    untrusted ones ``-log((softmax(logits) @ corruption)[label])``, the
+    probability clamped at ``min_proba`` before the log.
+    """
+
+    def __init__(self, corruption, min_proba=1e-12):
+        super().__init__()
+        self.register_buffer("corruption", torch.as_tensor(corruption, dtype=torch.float32))
+        self.min_proba = min_proba
+
+    def forward(self, logits, target):
+        n_classes = self.corruption.shape[0]
+        trusted = target >= n_classes
+        label = (target % n_classes)[:, None]
+        ce = -torch.log_softmax(logits, dim=1).gather(1, label)[:, 0]
+        noisy = torch.softmax(logits, dim=1) @ self.corruption
+        corrected = -noisy.gather(1, label)[:, 0].clamp_min(self.min_proba).log()
+        return torch.where(trusted, ce, corrected).mean()
+
+
+class GoldLossCorrection(PlainNet):
+    """Gold Loss Correction (Hendrycks, Mazeika, Wilson, Gimpel, NeurIPS 2018).
+
+    A :class:`PlainNet` fitted to every training row (noisy labels, trusted
+    rows with their true labels) gives the corruption matrix: row ``i`` of
+    ``corruption_matrix_`` is its mean softmax over the trusted rows of true
+    class ``i`` (the identity row for a class with no trusted row), an
+    estimate of ``P(noisy label = j | true class = i)``. A fresh net of the
+    same architecture, initialisation seed, optimizer, learning rate, batch
+    size and epochs is then trained on one shuffled stream of all rows, with
+    the loss ``-log((softmax(f(x)) @ C)[noisy label])`` on the untrusted rows
+    and the cross-entropy on the trusted rows. Predictions are the fresh
+    net's softmax (the estimate of the true class).
+
+    Parameters are those of :class:`PlainNet` (``class_weight`` is not used).
+    """
+
+    def fit(self, X, y, trusted, first=None):
+        """Fit on ``(X, y)``; ``trusted`` marks the rows whose ``y`` is true.
+
+        ``first`` is an already fitted :class:`PlainNet` on the same rows and
+        labels to estimate the corruption matrix from (fitted here if None).
+        """
+        X = np.asarray(X, dtype=np.float32)
+        trusted = np.asarray(trusted, dtype=bool)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        n_classes = len(self.classes_)
+        if first is None:
+            params = self.get_params()
+            params.pop("class_weight")
+            first = PlainNet(**params).fit(X, y)
+        if not np.array_equal(first.classes_, self.classes_):
+            raise ValueError("first was fitted to other classes")
+        proba = first.predict_proba(X[trusted])
+        C = np.eye(n_classes)
+        for c in range(n_classes):
+            rows = y_enc[trusted] == c
+            if rows.any():
+                C[c] = proba[rows].mean(axis=0)
+        self.corruption_matrix_ = C
+        target = (y_enc + n_classes * trusted).astype(np.int64)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.random_state)
+            self.net_ = NeuralNetClassifier(
+                MLP(X.shape[1], n_classes, tuple(self.hidden_layer_sizes)),
+                criterion=_GoldCorrectedLoss,
+                criterion__corruption=C,
+                optimizer=torch.optim.Adam,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                train_split=None,
+                iterator_train__shuffle=True,
+                classes=list(range(n_classes)),
+                predict_nonlinearity=partial(torch.softmax, dim=-1),
+                verbose=0,
+            )
+            self.net_.fit(X, target)
+        return self

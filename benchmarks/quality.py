@@ -12,6 +12,11 @@ every method:
   ``max_epochs`` passes (the paper's strong baseline);
 - ``cleanlab``: ``cleanlab.classification.CleanLearning`` around ``plain``
   (noise scenarios only; 3-fold);
+- ``glc``: Gold Loss Correction (Hendrycks et al., NeurIPS 2018; noise
+  scenarios only): the corruption matrix C from ``plain``'s softmax on the
+  trusted rows, averaged per true class, then a fresh net trained with the
+  loss -log((softmax f(x) C)[noisy label]) on the untrusted rows and
+  cross-entropy on the trusted ones (``_baselines.GoldLossCorrection``);
 - ``proportion``: ``plain`` with class-balanced loss weights (imbalance only);
 - ``plain-2x`` / ``proportion-2x``: the same for twice the epochs -- the most
   passes ``l2rw`` makes with its default refinement -- so that its extra
@@ -20,6 +25,15 @@ every method:
 - ``l2rw``: ``MetaReweightClassifier`` with its defaults (``max_epochs`` set to
   the scenario's budget), the trusted rows passed by ``clean_mask``;
 - ``l2rw-exact``: the same with ``warmup_epochs=0, refine_epochs=0``, the paper's step alone.
+
+Development scenarios of the kinds where the defaults are at risk (``risk-*``,
+issue 14), added before tuning on them and counted with the noise scenarios:
+benign uniform noise on low-dimensional curved boundaries (``make_moons`` and
+``make_circles``, 4000 rows, 30 % flips), small multi-class data sets with
+30 % pair noise (wine, 178 rows, 5 trusted rows per class; a stratified
+600-row subset of digits, drawn per seed), binary one-directional noise (breast
+cancer with 30 % of class 1 flipped to 0; generated 10-feature data with 40 %
+of class 0 flipped to 1).
 
 Held-out scenarios (``heldout-*``: breast cancer with 30 % uniform noise,
 generated 6-class data with 40 % uniform noise, digits with 20 % uniform noise
@@ -43,10 +57,14 @@ Usage::
     python benchmarks/quality.py --quick           # 2 seeds, fewer scenarios
     python benchmarks/quality.py --scenarios digits-uniform-40,imb-synth-0.995
     python benchmarks/quality.py --assemble-only   # table/plot from saved JSON
+    python benchmarks/quality.py --scenarios risk-wine-pair-30 --seeds 1 \
+        --out-dir /tmp/q --markdown /tmp/q/quality.md --plot /tmp/q/quality.png
 
 Each scenario's results go to ``benchmarks/results/<scenario>.json``; the
 Markdown table (``docs/benchmarks/quality.md``) and the plot are assembled
-from every JSON present, so partial runs can be combined.
+from every JSON present, so partial runs can be combined. A method that no
+scenario of a table has a result for (e.g. ``glc`` in results saved before it
+existed) is left out of that table; one that only some have shows "—".
 """
 
 import argparse
@@ -59,16 +77,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _baselines import PlainNet  # noqa: E402
+from _baselines import GoldLossCorrection, PlainNet  # noqa: E402
+from _scenarios import imbalance_data, noise_data  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
-from sk_l2rw.datasets import make_imbalance_pair, make_noisy_labels, split_trusted  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -78,6 +93,7 @@ NOISE_METHODS = (
     "clean-only",
     "plain+FT",
     "cleanlab",
+    "glc",
     "oracle",
     "l2rw",
     "l2rw-exact",
@@ -95,7 +111,16 @@ SCORES = ("l2rw.example_weights_", "l2rw.label_quality_", "cleanlab.label_qualit
 IMB_SHARES = (0.9, 0.95, 0.98, 0.99, 0.995)
 DIGITS_IMB_SHARES = (0.9, 0.95, 0.98)
 TRUSTED_SIZES = (1, 3, 10, 30)
-TRUSTED_METHODS = ("plain", "plain-2x", "clean-only", "plain+FT", "cleanlab", "l2rw", "l2rw-exact")
+TRUSTED_METHODS = (
+    "plain",
+    "plain-2x",
+    "clean-only",
+    "plain+FT",
+    "cleanlab",
+    "glc",
+    "l2rw",
+    "l2rw-exact",
+)
 NOT_BASELINES = ("l2rw", "l2rw-exact", "oracle")
 # Groups counted apart in the summary: added after the defaults were chosen.
 APART = ("heldout", "imbalance-15ep")
@@ -111,6 +136,25 @@ def scenarios():
         )
     out["synth-matrix-40"] = dict(
         group="noise", data="synth", kind="matrix", rate=0.4, k=10, epochs=50
+    )
+    # The kinds where the defaults are at risk (issue 14), added before tuning
+    # on them: low-dimensional curved boundaries with benign noise, small
+    # multi-class data sets, binary one-directional noise.
+    for data in ("moons", "circles"):
+        out[f"risk-{data}-uniform-30"] = dict(
+            group="risk", data=data, kind="uniform", rate=0.3, k=10, epochs=50
+        )
+    out["risk-wine-pair-30"] = dict(
+        group="risk", data="wine", kind="pair", rate=0.3, k=5, epochs=50
+    )
+    out["risk-digits600-pair-30"] = dict(
+        group="risk", data="digits600", kind="pair", rate=0.3, k=10, epochs=50
+    )
+    out["risk-cancer-oneway-30"] = dict(
+        group="risk", data="cancer", kind="oneway", rate=0.3, flip=(1, 0), k=10, epochs=50
+    )
+    out["risk-synth2-oneway-40"] = dict(
+        group="risk", data="synth-binary", kind="oneway", rate=0.4, flip=(0, 1), k=10, epochs=50
     )
     for k in TRUSTED_SIZES:
         if k != 10:
@@ -157,128 +201,9 @@ QUICK = (
 # -- data ---------------------------------------------------------------------
 
 
-def _synth_matrix_transition(n_classes, rate):
-    """Asymmetric class-conditional noise: class c flips to c+1 (2/3) or c+2 (1/3)."""
-    T = np.eye(n_classes) * (1 - rate)
-    for c in range(n_classes):
-        T[c, (c + 1) % n_classes] += rate * 2 / 3
-        T[c, (c + 2) % n_classes] += rate / 3
-    return T
-
-
-# Generated data: make_classification parameters, and the base of its seed.
-_GENERATED = {
-    "synth": (
-        dict(
-            n_samples=4000,
-            n_features=20,
-            n_informative=10,
-            n_redundant=4,
-            n_classes=4,
-            n_clusters_per_class=2,
-            class_sep=1.5,
-        ),
-        1000,
-    ),
-    "synth6": (
-        dict(
-            n_samples=6000,
-            n_features=30,
-            n_informative=12,
-            n_redundant=6,
-            n_classes=6,
-            n_clusters_per_class=1,
-            class_sep=1.0,
-        ),
-        3000,
-    ),
-    "synth2": (  # the imbalance scenarios' pool
-        dict(
-            n_samples=46_000,
-            n_features=20,
-            n_informative=8,
-            n_redundant=4,
-            n_classes=2,
-            n_clusters_per_class=2,
-            class_sep=2.0,
-            flip_y=0.0,
-        ),
-        2000,
-    ),
-}
-
-
-def _generated(name, seed):
-    params, seed_base = _GENERATED[name]
-    return make_classification(**params, random_state=seed_base + seed)
-
-
 def markdown_header(title, command):
     """A benchmark page's title and the command that regenerates it."""
     return [f"# {title}", "", "Regenerated with:", "", "```", command, "```", ""]
-
-
-def noise_data(spec, seed):
-    """Train/test split, noisy labels, trusted mask for a noise scenario."""
-    if spec["data"] == "digits":
-        X, y = load_digits(return_X_y=True)
-    elif spec["data"] == "cancer":
-        X, y = load_breast_cancer(return_X_y=True)
-    else:
-        X, y = _generated(spec["data"], seed)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
-    scaler = StandardScaler().fit(X_tr)
-    X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
-    if spec["kind"] == "matrix":
-        T = _synth_matrix_transition(len(np.unique(y)), spec["rate"])
-        y_noisy, _ = make_noisy_labels(y_tr, kind="matrix", transition_matrix=T, random_state=seed)
-    else:
-        y_noisy, _ = make_noisy_labels(
-            y_tr, noise_rate=spec["rate"], kind=spec["kind"], random_state=seed
-        )
-    trusted = split_trusted(y_tr, n_per_class=spec["k"], random_state=seed)
-    y_fit = np.where(trusted, y_tr, y_noisy)
-    return X_tr, y_tr, y_fit, trusted, X_te, y_te
-
-
-_SYNTH2 = {}
-
-
-def imbalance_data(spec, seed):
-    """Balanced test and trusted sets, an imbalanced training set (paper Fig. 2)."""
-    if spec["data"] == "digits49":
-        X, y = load_digits(return_X_y=True)
-        keep = np.isin(y, (4, 9))
-        X, y = X[keep], y[keep]
-        n_test, n_train = 60, None
-    else:
-        if seed not in _SYNTH2:
-            _SYNTH2[seed] = _generated("synth2", seed)
-        X, y = _SYNTH2[seed]
-        n_test, n_train = 1000, 20_000
-    rng = np.random.RandomState(seed)
-    maj, mino = np.unique(y)[::-1] if spec["data"] == "digits49" else (0, 1)
-    test = np.zeros(len(y), bool)
-    trusted = np.zeros(len(y), bool)
-    for c in (maj, mino):
-        rows = rng.permutation(np.flatnonzero(y == c))
-        test[rows[:n_test]] = True
-        trusted[rows[n_test : n_test + 10]] = True
-    pool = ~test & ~trusted
-    X_imb, y_imb = make_imbalance_pair(
-        X[pool],
-        y[pool],
-        majority_class=maj,
-        minority_class=mino,
-        majority_share=spec["share"],
-        n_samples=n_train,
-        random_state=seed,
-    )
-    X_tr = np.concatenate([X_imb, X[trusted]])
-    y_tr = np.concatenate([y_imb, y[trusted]])
-    mask = np.r_[np.zeros(len(y_imb), bool), np.ones(trusted.sum(), bool)]
-    scaler = StandardScaler().fit(X_tr)
-    return scaler.transform(X_tr), y_tr, mask, scaler.transform(X[test]), y[test]
 
 
 def proba_margin(proba, labels):
@@ -334,11 +259,18 @@ def run_seed(name, spec, seed, only=None):
     def plain():
         return PlainNet(**base).fit(X_tr, y_fit)
 
+    fitted = {}
+
+    def plain_once():  # the ``plain`` fit and its time, shared with ``glc``
+        if "plain" not in fitted:
+            fitted["plain"] = _timed(plain)
+        return fitted["plain"]
+
     for method in methods:
         if only and method not in only:
             continue
         if method == "plain":
-            model, t = _timed(plain)
+            model, t = plain_once()
         elif method == "clean-only":
             model, t = _timed(
                 lambda: PlainNet(**base).fit(X_tr[trusted], y_fit[trusted], max_epochs=clean_epochs)
@@ -365,6 +297,14 @@ def run_seed(name, spec, seed, only=None):
             )
             quality = model.get_label_issues()["label_quality"].to_numpy()
             res["auroc"]["cleanlab.label_quality"] = _auroc(noisy_rows, quality[~trusted])
+        elif method == "glc":
+            first, t_first = plain_once()
+            model, t = _timed(
+                lambda first=first: GoldLossCorrection(**base).fit(
+                    X_tr, y_fit, trusted, first=first
+                )
+            )
+            t += t_first  # its first stage is the plain fit
         elif method == "l2rw":
             model, t = _timed(
                 lambda: MetaReweightClassifier(max_epochs=epochs, random_state=seed).fit(
@@ -422,6 +362,11 @@ def _fmt(stat, digits=3):
     return "—" if stat is None else f"{stat[0]:.{digits}f} ± {stat[1]:.{digits}f}"
 
 
+def _run_methods(rows, key, methods):
+    """``methods`` less those that none of ``rows`` has a ``key`` result for."""
+    return [m for m in methods if any(_stats(r["runs"], key, m) is not None for r in rows)]
+
+
 def _order(name):
     keys = list(scenarios())
     return keys.index(name) if name in keys else len(keys)
@@ -445,8 +390,20 @@ def assemble(out_dir, command):
         "(4 decimals, so that a tie shows).",
         "",
     ]
+    if any("glc" in run["acc"] for r in results for run in r["runs"]):
+        lines[-1:] = [
+            "`glc` is Gold Loss Correction (Hendrycks et al. 2018): the corruption matrix from",
+            "`plain`'s softmax on the trusted rows, then a fresh net on the corrected loss.",
+            "",
+        ]
     groups = (
         ("noise", "Label noise (test accuracy), 10 trusted rows per class", NOISE_METHODS),
+        (
+            "risk",
+            "Kinds at risk (test accuracy): benign noise on curved boundaries, small data sets, "
+            "one-directional noise; development scenarios like the ones above",
+            NOISE_METHODS,
+        ),
         (
             "trusted",
             "Trusted-set size sweep, digits, 40 % uniform noise (test accuracy)",
@@ -477,6 +434,7 @@ def assemble(out_dir, command):
             rows = sorted(base + rows, key=lambda r: r["spec"]["k"])
         if not rows:
             continue
+        methods = _run_methods(rows, "acc", methods)
         lines += [f"## {title}", ""]
         extra = ["gap closed"] if "oracle" in methods else []
         header = ["scenario", "seeds", *methods, "margin", *extra]
@@ -493,7 +451,7 @@ def assemble(out_dir, command):
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines += _summary(results)
-    noise = [r for r in results if r["spec"]["group"] in ("noise", "trusted", "heldout")]
+    noise = [r for r in results if r["spec"]["group"] in ("noise", "risk", "trusted", "heldout")]
     if noise:
         lines += [
             "## Finding the corrupted rows (AUROC, correct vs corrupted untrusted rows)",
@@ -509,17 +467,18 @@ def assemble(out_dir, command):
                 + " |"
             )
         lines.append("")
+    time_methods = _run_methods(results, "time", TIME_METHODS)
     lines += [
         "## Fit time (seconds, mean; 1 thread, shared CPU)",
         "",
         "A column rerun alone (`--methods`) was timed in another run than the others, under",
         "another load: compare timings within a column, or rerun every method together.",
         "",
-        "| scenario | " + " | ".join(TIME_METHODS) + " |",
-        "|" + "---|" * (len(TIME_METHODS) + 1),
+        "| scenario | " + " | ".join(time_methods) + " |",
+        "|" + "---|" * (len(time_methods) + 1),
     ]
     for r in results:
-        cells = [_stats(r["runs"], "time", m) for m in TIME_METHODS]
+        cells = [_stats(r["runs"], "time", m) for m in time_methods]
         lines.append(
             f"| {r['scenario']} | "
             + " | ".join("—" if c is None else f"{c[0]:.1f}" for c in cells)
