@@ -607,8 +607,10 @@ def plot(results, path):
     if rows:
         ks = [r["spec"]["k"] for r in rows]
         for method in TRUSTED_METHODS:
-            means = [_stats(r["runs"], "acc", method)[0] for r in rows]
-            axes[1].plot(ks, means, marker="o", label=method)
+            stats = [_stats(r["runs"], "acc", method) for r in rows]
+            if None in stats:  # a method not run on every trusted-set size
+                continue
+            axes[1].plot(ks, [mean for mean, _ in stats], marker="o", label=method)
         axes[1].set(
             xscale="log",
             xlabel="trusted rows per class",
