@@ -572,7 +572,26 @@ def _summary(results):
             + ", ".join(f"{name} ({best} {m:+.4f})" for name, best, m in margins)
             + "."
         )
+    if apart["imbalance-15ep"]:
+        lines.append(_paired_check(apart["imbalance-15ep"]))
     return lines + [""]
+
+
+def _paired_check(rows):
+    """Pure imbalance judged at a converged budget: l2rw matches the best
+    baseline when its mean paired difference (same seed) is at least minus one
+    standard error of that difference over seeds."""
+    cells, met = [], 0
+    for r in rows:
+        name, _ = best_baseline(r, r["runs"][0]["acc"])
+        diff = np.array([run["acc"]["l2rw"] - run["acc"][name] for run in r["runs"]])
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+        met += diff.mean() >= -se
+        cells.append(f"{r['scenario']} ({name} {diff.mean():+.4f}, SE {se:.4f})")
+    return (
+        "- Converged imbalance check, paired over seeds: `l2rw` − the best baseline ≥ −1 "
+        f"standard error in {met} of {len(rows)}: " + ", ".join(cells) + "."
+    )
 
 
 def plot(results, path):
