@@ -1,0 +1,120 @@
+"""Candidate defaults of MetaReweightRegressor, on the regression benchmark's data.
+
+How the regressor's refinement rule and per-row record were chosen: each
+variant changes the rule for the rows the refinement keeps (``_keep``), whether
+the warm-up epochs count in the per-row record (``_record_warmup``), the loss
+or the phases, and is scored (RMSE on clean test targets) on the same data and
+seeds as ``quality_regression.py``'s ``l2rw``. Variants:
+
+- ``mad3`` / ``mad2``: keep residuals up to the median + 3 (2) robust standard
+  deviations over the training rows;
+- ``q``: keep residuals up to 1.5 times the trusted rows' 95th percentile (the
+  default);
+- ``allrec``: the record over warm-up and meta epochs (default: meta only);
+- ``w.2r.3``: 20 % warm-up, 30 % refinement epochs (default 35 % / 50 %);
+- ``squared``: ``loss="squared_error"`` (default ``"huber"``).
+
+Usage::
+
+    python benchmarks/quality_regression_variants.py --seeds 3
+    python benchmarks/quality_regression_variants.py --scenarios friedman-shift-40 --seeds 3
+
+It prints, per scenario, the mean RMSE of each variant and of the best
+non-oracle baseline saved by ``quality_regression.py``, then each variant's
+geometric mean ratio to that baseline.
+"""
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import quality_regression as qr  # noqa: E402
+
+from sk_l2rw import MetaReweightRegressor, MetaReweightRegressorNet  # noqa: E402
+from sk_l2rw._net import trusted_keep  # noqa: E402
+
+
+def _mad_keep(n_mads):
+    def keep(net, records):
+        r = -records
+        med = np.median(r)
+        return r <= med + n_mads * 1.4826 * np.median(np.abs(r - med))
+
+    return keep
+
+
+def _q_keep(net, records):
+    r = -records
+    return trusted_keep(r, r[net.trusted_rows_])
+
+
+PHASES = {"warmup_epochs": 10, "refine_epochs": 15}  # of the default 50 epochs
+# name: (estimator parameters, record the warm-up too, keep rule)
+VARIANTS = {
+    "q (default)": ({}, False, _q_keep),
+    "q-allrec": ({}, True, _q_keep),
+    "mad3-allrec": ({}, True, _mad_keep(3)),
+    "mad2-allrec": ({}, True, _mad_keep(2)),
+    "mad3": ({}, False, _mad_keep(3)),
+    "q-w.2r.3": (PHASES, False, _q_keep),
+    "squared-q": ({"loss": "squared_error"}, False, _q_keep),
+    "squared-mad3-allrec": ({"loss": "squared_error"}, True, _mad_keep(3)),
+}
+
+
+def score(spec, seed, params, record_warmup, keep):
+    X_tr, _, y_fit, trusted, _, X_te, y_te = qr.scenario_data(spec, seed)
+    saved = MetaReweightRegressorNet._record_warmup, MetaReweightRegressorNet._keep
+    MetaReweightRegressorNet._record_warmup, MetaReweightRegressorNet._keep = record_warmup, keep
+    try:
+        model = MetaReweightRegressor(random_state=seed, **params)
+        model.fit(X_tr, y_fit, clean_mask=trusted)
+    finally:
+        MetaReweightRegressorNet._record_warmup, MetaReweightRegressorNet._keep = saved
+    return float(np.sqrt(np.mean((model.predict(X_te) - y_te) ** 2)))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", help="comma-separated (default: the development ones)")
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    specs = qr.scenarios()
+    names = (
+        args.scenarios.split(",")
+        if args.scenarios
+        else [n for n in specs if not n.startswith("heldout")]
+    )
+    ratios = {v: [] for v in VARIANTS}
+    print("| scenario | best baseline | " + " | ".join(VARIANTS) + " |")
+    print("|---" * (len(VARIANTS) + 2) + "|")
+    for name in names:
+        means = {
+            v: np.mean([score(specs[name], s, *VARIANTS[v]) for s in range(args.seeds)])
+            for v in VARIANTS
+        }
+        path = qr.RESULTS / f"{name}.json"
+        best = None
+        if path.exists():
+            best = qr.best_baseline(json.loads(path.read_text())["runs"])
+            for v, m in means.items():
+                ratios[v].append(m / best[1])
+        cell = "—" if best is None else f"{best[1]:.3f} ({best[0]})"
+        print(f"| {name} | {cell} | " + " | ".join(f"{m:.3f}" for m in means.values()) + " |")
+    for v, r in ratios.items():
+        if r:
+            geo = float(np.exp(np.mean(np.log(r))))
+            wins = sum(x <= 1 for x in r)
+            print(f"{v}: geometric mean RMSE / best baseline {geo:.3f}, at most it in {wins}")
+
+
+if __name__ == "__main__":
+    main()
