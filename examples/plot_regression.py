@@ -79,8 +79,8 @@ for name, value in results.items():
 # Finding the corrupted targets
 # -----------------------------
 # ``target_quality_`` is minus each row's mean absolute residual over the
-# warm-up and meta epochs, in trusted standard deviations: sorted ascending,
-# the corrupted rows come first.
+# meta epochs, in trusted standard deviations: sorted ascending, the
+# corrupted rows come first.
 rows = ~trusted
 auroc = roc_auc_score(~corrupted[rows], reg.target_quality_[rows])
 print(f"AUROC of target_quality_ for correct vs corrupted rows: {auroc:.3f}")
@@ -94,7 +94,8 @@ ax.legend()
 plt.show()
 
 # %%
-# The refinement epochs trained on the rows whose residual was not an outlier
-# (and the trusted rows); ``history_`` says how many:
+# The refinement epochs trained on the rows whose residual is within what the
+# trusted rows show (at most 1.5 times their 95th percentile), and on the
+# trusted rows; ``history_`` says how many:
 print("rows kept for the refinement:", reg.history_[-1, "kept_rows"], "of", len(y_fit))
 print("corrupted among them:", int(corrupted[reg.net_.refine_rows()].sum()))
