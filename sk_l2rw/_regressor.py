@@ -65,7 +65,7 @@ verbose
         Feature names, when ``X`` has string column names.
     n_outputs_ : int
         Number of targets.
-    target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
+    target_mean_, target_scale_ : ndarray of shape (`n_outputs_`,)
         The trusted targets' mean and standard deviation: the network learns
         ``(y - target_mean_) / target_scale_``.
     net_ : MetaReweightRegressorNet
