@@ -41,6 +41,7 @@ from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
+from _baselines import PlainNet  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
 from sk_l2rw._net import MetaReweightNet  # noqa: E402
@@ -236,6 +237,43 @@ def _keep_rule(rule):
 _KeepConfident = _with_net(_KeepConfidentNet)
 
 
+class _SelectPlain:
+    """A candidate lever of the 'Defaults that never lose' issue, not a default:
+    hold back a share of the untrusted rows, fit the defaults and a plain
+    network (``_baselines.PlainNet``, same budget) on the rest, and keep the
+    one with the higher accuracy on the held-back rows' given (noisy) labels.
+    Under class-conditional noise with a dominant diagonal, that accuracy is
+    an increasing function of the clean accuracy. ``refit`` refits the chosen
+    kind on every row."""
+
+    def __init__(self, max_epochs, random_state, held_back=0.15, refit=False):
+        self.max_epochs, self.random_state = max_epochs, random_state
+        self.held_back, self.refit = held_back, refit
+
+    def _fits(self, X, y, clean_mask):
+        l2rw = MetaReweightClassifier(max_epochs=self.max_epochs, random_state=self.random_state)
+        plain = PlainNet(max_epochs=self.max_epochs, random_state=self.random_state)
+        return {
+            "l2rw": lambda rows: l2rw.fit(X[rows], y[rows], clean_mask=clean_mask[rows]),
+            "plain": lambda rows: plain.fit(X[rows], y[rows]),
+        }
+
+    def fit(self, X, y, clean_mask):
+        rng = np.random.RandomState(self.random_state)
+        held = ~clean_mask & (rng.rand(len(y)) < self.held_back)
+        fits = self._fits(X, y, clean_mask)
+        models = {k: fit(np.flatnonzero(~held)) for k, fit in fits.items()}
+        scores = {k: float((m.predict(X[held]) == y[held]).mean()) for k, m in models.items()}
+        self.chosen_ = max(scores, key=scores.get)
+        self.model_ = models[self.chosen_]
+        if self.refit:
+            self.model_ = self._fits(X, y, clean_mask)[self.chosen_](np.arange(len(y)))
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
 VARIANTS = {
     "default": lambda epochs: ({}, None),
     "paper-exact": lambda epochs: (
@@ -276,6 +314,8 @@ VARIANTS = {
         None,
     ),
     "fine-tune-50": lambda epochs: _fine_tune(50),
+    "select-plain": lambda epochs: ({}, None, _SelectPlain),
+    "select-plain-refit": lambda epochs: ({"refit": True}, None, _SelectPlain),
 }
 
 
