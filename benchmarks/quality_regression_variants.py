@@ -9,7 +9,7 @@ seeds as ``quality_regression.py``'s ``l2rw``. Variants:
 - ``mad3`` / ``mad2``: keep residuals up to the median + 3 (2) robust standard
   deviations over the training rows;
 - ``q``: keep residuals up to 1.5 times the trusted rows' 95th percentile (the
-  default);
+  default); ``q2`` / ``q3``: 2 and 3 times;
 - ``allrec``: the record over warm-up and meta epochs (default: meta only);
 - ``w.2r.3``: 20 % warm-up, 30 % refinement epochs (default 35 % / 50 %);
 - ``squared``: ``loss="squared_error"`` (default ``"huber"``).
@@ -49,15 +49,21 @@ def _mad_keep(n_mads):
     return keep
 
 
-def _q_keep(net, records):
+def _q_keep(net, records, factor=1.5):
     r = -records
-    return trusted_keep(r, r[net.trusted_rows_])
+    return trusted_keep(r, r[net.trusted_rows_], factor)
+
+
+def _q_factor(factor):
+    return lambda net, records: _q_keep(net, records, factor)
 
 
 PHASES = {"warmup_epochs": 10, "refine_epochs": 15}  # of the default 50 epochs
 # name: (estimator parameters, record the warm-up too, keep rule)
 VARIANTS = {
     "q (default)": ({}, False, _q_keep),
+    "q2": ({}, False, _q_factor(2.0)),
+    "q3": ({}, False, _q_factor(3.0)),
     "q-allrec": ({}, True, _q_keep),
     "mad3-allrec": ({}, True, _mad_keep(3)),
     "mad2-allrec": ({}, True, _mad_keep(2)),
@@ -84,6 +90,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", help="comma-separated (default: the development ones)")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--variants", help="comma-separated (default: all)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -93,13 +100,17 @@ def main(argv=None):
         if args.scenarios
         else [n for n in specs if not n.startswith("heldout")]
     )
-    ratios = {v: [] for v in VARIANTS}
-    print("| scenario | best baseline | " + " | ".join(VARIANTS) + " |")
-    print("|---" * (len(VARIANTS) + 2) + "|")
+    variants = args.variants.split(",") if args.variants else list(VARIANTS)
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+    ratios = {v: [] for v in variants}
+    print("| scenario | best baseline | " + " | ".join(variants) + " |")
+    print("|---" * (len(variants) + 2) + "|")
     for name in names:
         means = {
             v: np.mean([score(specs[name], s, *VARIANTS[v]) for s in range(args.seeds)])
-            for v in VARIANTS
+            for v in variants
         }
         path = qr.RESULTS / f"{name}.json"
         best = None
