@@ -244,11 +244,12 @@ class _SelectPlain:
     one with the higher accuracy on the held-back rows' given (noisy) labels.
     Under class-conditional noise with a dominant diagonal, that accuracy is
     an increasing function of the clean accuracy. ``refit`` refits the chosen
-    kind on every row."""
+    kind on every row; ``guard`` asks the plain net to be ahead by that many
+    standard errors of the paired per-row difference."""
 
-    def __init__(self, max_epochs, random_state, held_back=0.15, refit=False):
+    def __init__(self, max_epochs, random_state, held_back=0.15, refit=False, guard=0.0):
         self.max_epochs, self.random_state = max_epochs, random_state
-        self.held_back, self.refit = held_back, refit
+        self.held_back, self.refit, self.guard = held_back, refit, guard
 
     def _fits(self, X, y, clean_mask):
         l2rw = MetaReweightClassifier(max_epochs=self.max_epochs, random_state=self.random_state)
@@ -263,8 +264,12 @@ class _SelectPlain:
         held = ~clean_mask & (rng.rand(len(y)) < self.held_back)
         fits = self._fits(X, y, clean_mask)
         models = {k: fit(np.flatnonzero(~held)) for k, fit in fits.items()}
-        scores = {k: float((m.predict(X[held]) == y[held]).mean()) for k, m in models.items()}
-        self.chosen_ = max(scores, key=scores.get)
+        right = {k: m.predict(X[held]) == y[held] for k, m in models.items()}
+        # Switch to the plain net only when it is ahead by more than ``guard``
+        # standard errors of the paired per-row difference.
+        diff = right["plain"].astype(float) - right["l2rw"]
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.inf
+        self.chosen_ = "plain" if diff.mean() > self.guard * se and diff.mean() > 0 else "l2rw"
         self.model_ = models[self.chosen_]
         if self.refit:
             self.model_ = self._fits(X, y, clean_mask)[self.chosen_](np.arange(len(y)))
@@ -316,6 +321,7 @@ VARIANTS = {
     "fine-tune-50": lambda epochs: _fine_tune(50),
     "select-plain": lambda epochs: ({}, None, _SelectPlain),
     "select-plain-refit": lambda epochs: ({"refit": True}, None, _SelectPlain),
+    "select-plain-refit-guard": lambda epochs: ({"refit": True, "guard": 2.0}, None, _SelectPlain),
 }
 
 
