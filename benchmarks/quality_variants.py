@@ -94,16 +94,9 @@ class _TrainingRowsNet(MetaReweightNet):
 
     def _proba(self):
         """Softmax probabilities of the training rows under the current module, in eval mode."""
-        module = self.module_
-        was_training = module.training
-        module.eval()
-        with torch.no_grad():
-            X = torch.as_tensor(self.X_train_, device=self.device)
-            proba = torch.cat(
-                [F.softmax(module(X[i : i + 4096]).float(), 1) for i in range(0, len(X), 4096)]
-            )
-        module.train(was_training)
-        return proba.cpu().numpy()
+        X = torch.as_tensor(self.X_train_, device=self.device)
+        chunks = [self.eval_output(X[i : i + 4096]) for i in range(0, len(X), 4096)]
+        return torch.cat([F.softmax(c.float(), 1) for c in chunks]).cpu().numpy()
 
 
 class _KeepRuleNet(_TrainingRowsNet):

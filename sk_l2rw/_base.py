@@ -297,12 +297,7 @@ class MetaReweightBase(BaseEstimator):
 
     def _check_module_output(self, net, X):
         n_out = self._n_outputs()
-        module = net.module_
-        was_training = module.training
-        module.eval()
-        with torch.no_grad():
-            out = module(torch.as_tensor(np.array(X), device=net.device))
-        module.train(was_training)
+        out = net.eval_output(torch.as_tensor(np.array(X), device=net.device))
         shape = tuple(getattr(out, "shape", ()))
         if not isinstance(out, torch.Tensor) or shape != (len(X), n_out):
             raise ValueError(
@@ -376,7 +371,9 @@ class MetaReweightBase(BaseEstimator):
         return y_train, trusted
 
 
-def _check_clean_mask(clean_mask, n):
+def check_mask_rows(clean_mask, n):
+    """``clean_mask`` as a boolean array with one entry per row of ``X`` (``n``),
+    or a TypeError/ValueError naming it."""
     mask = check_array(
         clean_mask, ensure_2d=False, ensure_min_samples=0, dtype=None, input_name="clean_mask"
     )
@@ -386,6 +383,11 @@ def _check_clean_mask(clean_mask, n):
         raise ValueError(
             f"clean_mask must have one entry per row of X ({n}); got shape {mask.shape}."
         )
+    return mask
+
+
+def _check_clean_mask(clean_mask, n):
+    mask = check_mask_rows(clean_mask, n)
     if not mask.any():
         raise ValueError("clean_mask marks no row as trusted; mark at least one.")
     if mask.all():

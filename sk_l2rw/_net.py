@@ -18,7 +18,6 @@ from skorch.utils import to_tensor
 
 from ._meta import meta_step, resolve_method
 
-PHASES = ("warmup", "meta", "refine")
 # Per-batch figures, averaged per epoch by PassthroughScoring: the trusted loss
 # before each step (every phase), and the weights' figures (meta steps).
 _BATCH_KEYS = ("clean_loss", "mean_weight", "zero_weight_frac", "max_weight", "ess_frac")
@@ -347,12 +346,18 @@ class _PhasedMetaNet:
     def _clean_loss(self):
         """The trusted batch's mean loss under the current parameters, in eval mode."""
         xc, yc = self._trusted_batch()
+        return self._row_losses(self.eval_output(xc), yc).mean().item()
+
+    def eval_output(self, x):
+        """The module's output for the tensor ``x`` in eval mode, without gradients;
+        the module's mode is restored after."""
         was_training = self.module_.training
         self.module_.eval()
-        with torch.no_grad():
-            loss = self._row_losses(self.module_(xc), yc).mean().item()
-        self.module_.train(was_training)
-        return loss
+        try:
+            with torch.no_grad():
+                return self.module_(x)
+        finally:
+            self.module_.train(was_training)
 
     def _check_finite(self, loss):
         if not torch.isfinite(loss):
@@ -539,11 +544,7 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
             return trusted_keep(residuals, residuals[self.trusted_rows_])
         # The trusted rows are not trained on (train_on_clean=False, or a warm
         # start keeping an earlier trusted set): their residuals now instead.
-        was_training = self.module_.training
-        self.module_.eval()
-        with torch.no_grad():
-            out = self.module_(self.trusted_X_)
-        self.module_.train(was_training)
+        out = self.eval_output(self.trusted_X_)
         trusted = -self._row_record(out, self.trusted_y_).cpu().numpy()
         return trusted_keep(residuals, trusted)
 
