@@ -164,6 +164,11 @@ def _plain(X, y, seed, criterion=torch.nn.MSELoss):
     return _Standardised(_net(X.shape[1], seed, criterion).initialize(), y).fit(X, y)
 
 
+def rmse(pred, y):
+    """Root mean squared error of ``pred`` against the (clean) targets ``y``."""
+    return float(np.sqrt(np.mean((pred - y) ** 2)))
+
+
 def run_seed(spec, seed):
     X_tr, y_tr, y_fit, trusted, corrupted, X_te, y_te = scenario_data(spec, seed)
     res = {"rmse": {}, "time": {}, "auroc": {}}
@@ -198,7 +203,7 @@ def run_seed(spec, seed):
         start = time.perf_counter()
         model = fit()
         res["time"][name] = time.perf_counter() - start
-        res["rmse"][name] = float(np.sqrt(np.mean((model.predict(X_te) - y_te) ** 2)))
+        res["rmse"][name] = rmse(model.predict(X_te), y_te)
         if name == "l2rw":
             rows = ~trusted
             for attr in ("target_quality_", "example_weights_"):

@@ -83,7 +83,7 @@ def score(spec, seed, params, record_warmup, keep):
         model.fit(X_tr, y_fit, clean_mask=trusted)
     finally:
         MetaReweightRegressorNet._record_warmup, MetaReweightRegressorNet._keep = saved
-    return float(np.sqrt(np.mean((model.predict(X_te) - y_te) ** 2)))
+    return qr.rmse(model.predict(X_te), y_te)
 
 
 def main(argv=None):

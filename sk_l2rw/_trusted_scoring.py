@@ -5,7 +5,9 @@ from sklearn import get_config
 from sklearn.metrics import get_scorer
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
-from sklearn.utils.validation import _num_samples, check_array
+from sklearn.utils.validation import _num_samples
+
+from ._base import check_mask_rows
 
 ESTIMATES = ("trusted", "prediction-powered")
 
@@ -20,16 +22,7 @@ def check_mask(clean_mask, n_rows, where):
             "rows that are all trusted (a clean test set), pass "
             "clean_mask=numpy.ones(len(y), dtype=bool)."
         )
-    mask = check_array(
-        clean_mask, ensure_2d=False, ensure_min_samples=0, dtype=None, input_name="clean_mask"
-    )
-    if mask.dtype != bool:
-        raise TypeError(f"clean_mask must be a boolean array; got dtype {mask.dtype}.")
-    if mask.shape != (n_rows,):
-        raise ValueError(
-            f"clean_mask must have one entry per row of X ({n_rows}); got shape {mask.shape}."
-        )
-    return mask
+    return check_mask_rows(clean_mask, n_rows)
 
 
 def prediction_powered_accuracy(estimator, X, y, mask):
