@@ -26,6 +26,13 @@ before the refinement a plain warm-up epoch: what the meta step adds),
 begins is at least 0.5, the rule before ``label_quality_`` became a training
 record). Every variant's ``fit`` takes ``max_epochs`` epochs in all, the
 refinement's included (``fine-tune-N`` then adds its N passes).
+
+``default`` is the estimator's defaults, selection round included;
+``fallback=None`` the reweighted fit alone (the defaults before issue 14);
+``fallback=plain`` plain epochs as the fallback. Every other variant changes
+the reweighted fit alone (``fallback=None``), as when it was measured
+(``select-*``, benchmark-only levers measured before the fallback, choose
+between it and a plain net: ``_SelectPlain``).
 """
 
 import argparse
@@ -245,7 +252,9 @@ class _SelectPlain:
         self.held_back, self.refit, self.guard = held_back, refit, guard
 
     def _fits(self, X, y, clean_mask):
-        l2rw = MetaReweightClassifier(max_epochs=self.max_epochs, random_state=self.random_state)
+        l2rw = MetaReweightClassifier(
+            max_epochs=self.max_epochs, random_state=self.random_state, fallback=None
+        )
         plain = PlainNet(max_epochs=self.max_epochs, random_state=self.random_state)
         return {
             "l2rw": lambda rows: l2rw.fit(X[rows], y[rows], clean_mask=clean_mask[rows]),
@@ -312,6 +321,8 @@ VARIANTS = {
         None,
     ),
     "fine-tune-50": lambda epochs: _fine_tune(50),
+    "fallback=None": lambda epochs: ({"fallback": None}, None),
+    "fallback=plain": lambda epochs: ({"fallback": "plain"}, None),
     "select-plain": lambda epochs: ({}, None, _SelectPlain),
     "select-plain-refit": lambda epochs: ({"refit": True}, None, _SelectPlain),
     "select-plain-refit-guard": lambda epochs: ({"refit": True, "guard": 2.0}, None, _SelectPlain),
@@ -321,6 +332,9 @@ VARIANTS = {
 def score(name, spec, variant, seed):
     X_tr, y_tr, y_fit, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
     params, after, *cls = VARIANTS[variant](spec["epochs"])
+    if not variant.startswith(("default", "fallback", "select-")):
+        # The reweighted fit's variants: of the fit alone, without the selection round.
+        params = {"fallback": None, **params}
     cls = cls[0] if cls else MetaReweightClassifier
     clf = cls(max_epochs=spec["epochs"], random_state=seed, **params)
     clf.fit(X_tr, y_fit, clean_mask=trusted)

@@ -21,7 +21,7 @@ from torch import nn
 
 from ._meta import METHODS
 from ._modules import _ACTIVATIONS, MLP
-from ._net import DivergedError
+from ._net import FALLBACKS, DivergedError
 
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -31,8 +31,18 @@ _OPTIMIZERS = {
 # Shares of max_epochs the "auto" phases take (at least one epoch is meta).
 _AUTO_WARMUP_SHARE = 0.35
 _AUTO_REFINE_SHARE = 0.5
+# The selection round: its folds of the untrusted rows, and how many standard
+# errors of the paired difference the fallback must be ahead by to be kept.
+_SELECTION_FOLDS = 2
+_SELECTION_GUARD = 1.0
 # Fitted attributes a diverged fit removes.
-_FITTED = ("net_", "history_", "example_weights_")
+_FITTED = (
+    "net_",
+    "history_",
+    "example_weights_",
+    "selected_",
+    "selection_",
+)
 
 
 class MetaReweightBase(BaseEstimator):
@@ -59,6 +69,7 @@ class MetaReweightBase(BaseEstimator):
         "warmup_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "refine_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "meta_method": [StrOptions(set(METHODS))],
+        "fallback": [StrOptions({"auto", *FALLBACKS}), None],
         "device": [str, torch.device],
         "callbacks": [None, list],
         "warm_start": ["boolean"],
@@ -82,6 +93,7 @@ class MetaReweightBase(BaseEstimator):
         warmup_epochs="auto",
         refine_epochs="auto",
         meta_method="auto",
+        fallback="auto",
         device="cpu",
         callbacks=None,
         warm_start=False,
@@ -101,6 +113,7 @@ class MetaReweightBase(BaseEstimator):
         self.warmup_epochs = warmup_epochs
         self.refine_epochs = refine_epochs
         self.meta_method = meta_method
+        self.fallback = fallback
         self.device = device
         self.callbacks = callbacks
         self.warm_start = warm_start
@@ -119,6 +132,7 @@ class MetaReweightBase(BaseEstimator):
         # Phases of this call: a fresh fit warms up; partial_fit is one meta epoch.
         epochs = 1 if partial else self.max_epochs
         warmup, refine = (0, 0) if partial else self._phase_epochs(warm)
+        fallback = self._fallback_plan(warm or partial, warmup, refine)
         if not warm:
             # A fresh fit that fails leaves no stale net behind new attributes.
             self.__dict__.pop("net_", None)
@@ -137,6 +151,23 @@ class MetaReweightBase(BaseEstimator):
             # Another shuffle on each call, still fixed by random_state.
             seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
         with _seeded(seed, device):
+            folds = []
+            if fallback is not None:
+                # A forked generator: the final fit draws (initial weights
+                # included) as a fit without a fallback would.
+                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                    folds = self._selection_round(
+                        optimizer, device, X_train, y_train, trusted, fallback, (warmup, refine)
+                    )
+                if folds[-1].interrupted_:
+                    # skorch stops quietly on KeyboardInterrupt: the fit ends there,
+                    # with the reweighted model of the fold it stopped in.
+                    self.net_ = folds[-1]
+                    self.history_ = self.net_.history
+                    self.selected_, self.selection_ = "reweighted", None
+                    self._record_rows(len(X), rows, [])
+                    return self
+                self.selected_, self.selection_ = self._choose(folds)
             if warm:
                 self.net_.set_params(lr=self.lr, batch_size=self.batch_size)
             else:
@@ -149,7 +180,13 @@ class MetaReweightBase(BaseEstimator):
                 # The kept trusted set: its rows are not among this call's rows.
                 self.net_.trusted_rows_ = np.arange(0)
             # The net's max_epochs is the length of the call, which its phases divide.
-            self.net_.set_params(max_epochs=epochs, warmup_epochs=warmup, refine_epochs=refine)
+            self.net_.set_params(
+                max_epochs=epochs,
+                warmup_epochs=warmup,
+                refine_epochs=refine,
+                fallback=fallback if folds and self.selected_ == "fallback" else None,
+                selection_epochs=0,
+            )
             first_epoch = len(self.net_.history)
             try:
                 # partial_fit: fit would initialize the (already checked) net again.
@@ -161,12 +198,131 @@ class MetaReweightBase(BaseEstimator):
                 raise
         self.history_ = self.net_.history
         self._warn_skipped_epochs(first_epoch)
-        n_epochs = self.net_.weight_epochs_
-        weights = self.net_.weight_sums_ / (n_epochs if n_epochs else np.nan)
-        self.example_weights_ = np.full(len(X), np.nan)
-        self.example_weights_[rows] = weights[: len(rows)]
-        self._record_fit(len(X), rows)
+        if not folds:
+            self.selected_, self.selection_ = "reweighted", None
+        self._record_rows(len(X), rows, folds)
         return self
+
+    def _record_rows(self, n_rows, rows, folds):
+        """``example_weights_`` and the task's per-row record, per row of ``X``:
+        the final net's; when that is the fallback (no meta epoch), the weights
+        (and, without a warm-up record, the records) of the selection round,
+        each row's from the folds that trained on it."""
+        net = self.net_
+        weights = _mean(net.weight_sums_, net.weight_epochs_)
+        fallback = bool(folds) and self.selected_ == "fallback"
+        if fallback:
+            weights = _fold_mean(folds, "weight_sums_", "weight_epochs_")
+        records = net.records()
+        if fallback and not net.margin_epochs_:
+            records = _fold_mean(folds, "margin_sums_", "margin_epochs_")
+        # A fold stopped by KeyboardInterrupt did not train on its held-back rows.
+        weights, records = np.where(net.holdout_, np.nan, [weights, records])
+        self.example_weights_ = np.full(n_rows, np.nan)
+        self.example_weights_[rows] = weights[: len(rows)]
+        self._record_fit(n_rows, rows, records[: len(rows)])
+
+    def _selection_round(self, optimizer, device, X, y, trusted, fallback, phases):
+        """Fit the selection round's nets, one per fold of the untrusted rows,
+        until one is interrupted (``interrupted_``); no callbacks."""
+        warmup, refine = phases
+        total, fallback_epochs = self.max_epochs, self.max_epochs - warmup
+        n_folds = _SELECTION_FOLDS
+        untrusted = np.setdiff1d(np.arange(len(y)), trusted[2])
+        fold = np.empty(len(y), dtype=np.int64)
+        fold[untrusted] = torch.randperm(len(untrusted)).numpy() % n_folds
+        fold[trusted[2]] = -1  # trusted rows: trained on in every fold
+        nets = []
+        for k in range(n_folds):
+            net = self._new_net(optimizer, device, callbacks=False)
+            self._check_module_output(net, X[:2])
+            net.set_trusted(*trusted)
+            net.stage_ = f" of the selection round's fold {k + 1} of {n_folds}"
+            net.set_params(
+                max_epochs=total + fallback_epochs,
+                warmup_epochs=warmup,
+                refine_epochs=refine,
+                fallback=fallback,
+                selection_epochs=fallback_epochs,
+                holdout=fold == k,
+                verbose=0,
+            )
+            nets.append(net)
+            try:
+                net.partial_fit(X, y, epochs=total + fallback_epochs)
+            except DivergedError:
+                for name in (*_FITTED, *self._fitted_extra):
+                    self.__dict__.pop(name, None)
+                raise
+            # skorch stops quietly on KeyboardInterrupt.
+            net.interrupted_ = net.holdout_scores_ is None
+            if net.interrupted_:
+                break
+        return nets
+
+    def _choose(self, folds):
+        """``selected_`` and ``selection_`` from the folds' held-back scores: the
+        fallback when its (weighted) mean score is ahead by more than
+        ``_SELECTION_GUARD`` standard errors of the paired difference."""
+        scores = {
+            key: np.concatenate([net.holdout_scores_[key] for net in folds])
+            for key in ("reweighted", "fallback", "weight")
+        }
+        w = scores["weight"] / scores["weight"].sum() if len(scores["weight"]) else None
+        selection = {"n_rows": len(scores["weight"]), "folds": len(folds)}
+        selected = "reweighted"
+        if w is not None:
+            diff = scores["fallback"] - scores["reweighted"]
+            mean = float(w @ diff)
+            se = float(np.sqrt((w @ (diff - mean) ** 2) * (w @ w)))
+            selection.update(
+                reweighted=float(w @ scores["reweighted"]),
+                fallback=float(w @ scores["fallback"]),
+                difference=mean,
+                standard_error=se,
+            )
+            if mean > max(_SELECTION_GUARD * se, 0.0):
+                selected = "fallback"
+        selection["histories"] = [net.history for net in folds]
+        if self.verbose:
+            figures = (
+                f"reweighted {selection['reweighted']:.4f}, fallback {selection['fallback']:.4f}"
+                f" (standard error of the difference {selection['standard_error']:.4f})"
+                if w is not None
+                else "no untrusted row"
+            )
+            print(
+                f"Selection round ({len(folds)} folds, {selection['n_rows']} held-back rows): "
+                f"{figures}; the final fit is the {selected} kind."
+            )
+        return selected, selection
+
+    # The fallbacks a task offers, and the one ``fallback="auto"`` stands for.
+    _fallbacks = (None, "plain")
+    _auto_fallback = None
+
+    def _fallback_plan(self, continued, warmup, refine):
+        """The fallback of a call (None without one): only a fresh ``fit`` has
+        one (``continued``: a warm start or ``partial_fit`` continues the model
+        it has), and ``"corrected"`` needs warm-up epochs (the corruption
+        matrix is estimated from the warm-up's model)."""
+        fallback = self._auto_fallback if self.fallback == "auto" else self.fallback
+        if fallback not in self._fallbacks:
+            raise ValueError(
+                f"fallback={self.fallback!r} is not available to "
+                f"{type(self).__name__}; choose one of {['auto', *self._fallbacks, None]}."
+            )
+        if fallback is None or continued:
+            return None
+        if fallback == "corrected" and warmup == 0:
+            if self.fallback == "auto":
+                return None
+            raise ValueError(
+                "fallback='corrected' estimates the corruption matrix from the warm-up's "
+                "model, so it needs warm-up epochs; got warmup_epochs=0 (max_epochs="
+                f"{self.max_epochs})."
+            )
+        return fallback
 
     def _phase_epochs(self, warm):
         """Warm-up and refinement epochs of a ``fit`` (the meta epochs are the rest)."""
@@ -196,7 +352,7 @@ class MetaReweightBase(BaseEstimator):
         """Task-specific fitted attributes, removed with the others by a diverged fit."""
         return ()
 
-    def _new_net(self, optimizer, device):
+    def _new_net(self, optimizer, device, callbacks=True):
         module = self._build_module()
         net = self._net_class(
             module,
@@ -207,7 +363,11 @@ class MetaReweightBase(BaseEstimator):
             train_split=None,
             device=device,
             verbose=self.verbose,
-            callbacks=None if self.callbacks is None else copy.deepcopy(list(self.callbacks)),
+            callbacks=(
+                None
+                if self.callbacks is None or not callbacks
+                else copy.deepcopy(list(self.callbacks))
+            ),
             meta_method=self.meta_method,
             clean_batch_size=self.clean_batch_size,
             **self._net_params(),
@@ -369,6 +529,23 @@ class MetaReweightBase(BaseEstimator):
         keeps the previous trusted set.
         """
         return y_train, trusted
+
+
+def _mean(sums, count):
+    return sums / (count if count else np.nan)
+
+
+def _fold_mean(folds, sums, count):
+    """Per training row, the mean of the folds' per-row means (``sums`` over
+    ``count`` epochs) over the folds that trained on it (NaN for none)."""
+    total = np.zeros(len(folds[0].y_train_))
+    seen = np.zeros(len(total))
+    for net in folds:
+        trained = ~net.holdout_
+        total[trained] += _mean(getattr(net, sums), getattr(net, count))[trained]
+        seen += trained
+    with np.errstate(invalid="ignore"):
+        return total / seen
 
 
 def check_mask_rows(clean_mask, n):

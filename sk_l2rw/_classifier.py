@@ -31,8 +31,10 @@ class MetaReweightClassifier(ClassifierMixin, MetaReweightBase):
     the meta-reweighted epochs, then refinement epochs (``refine_epochs``) on
     the rows whose label the network favoured during training and the trusted
     rows. The paper's method alone is ``warmup_epochs=0, refine_epochs=0``.
-    The user guide says why, and the quality benchmark shows what each part is
-    worth.
+    By default a selection round comes first (``fallback``): cross-fitted on
+    the untrusted rows, it checks whether that fit beats a plainer one, Gold
+    Loss Correction, and the final fit is the kind that wins. The user guide
+    says why, and the quality benchmark shows what each part is worth.
 
     Parameters
     ----------
@@ -102,6 +104,26 @@ default="adam"
         ``"recipe"``: the paper's autograd-through-the-virtual-step (slowest,
         the reference). ``"auto"`` picks ``"fast"`` where it applies. All give
         the same weights to float tolerance.
+    fallback : {"auto", "corrected", "plain"} or None, default="auto"
+        The plainer model ``fit`` falls back to where the reweighting does not
+        help. ``"corrected"``: Gold Loss Correction (Hendrycks et al., 2018)
+        after the warm-up -- epochs on ``-log((softmax(f(x)) @ C)[y])``, where
+        row ``i`` of ``C`` is the warm-up model's mean softmax over the trusted
+        rows of class ``i`` (trusted rows: cross-entropy); ``"plain"``: plain
+        epochs after the warm-up. Both start with fresh optimizer moments.
+        A selection round decides: the untrusted rows are split in two folds;
+        on the other fold and the trusted rows a reweighted fit (the same
+        phases and epochs) and the fallback (from that fit's warm-up) are
+        trained, and both score the fold -- accuracy on its given labels,
+        each class weighted to its share of the trusted set. The final fit,
+        on every row, is the fallback's (warm-up, then fallback epochs) when
+        it is ahead by more than one standard error of the paired
+        difference, else the reweighted one, which is then the fit
+        ``fallback=None`` gives, draw for draw. ``"auto"`` is
+        ``"corrected"`` when there are warm-up epochs, else None. None: no
+        selection round, which costs about as much as the final fit again.
+        Warm-started fits and ``partial_fit`` continue the model they have,
+        without one.
     device : str or torch.device, default="cpu"
         Where the network runs, e.g. ``"cuda"``.
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
@@ -135,8 +157,9 @@ default="adam"
     net_ : MetaReweightNet
         The fitted skorch net (``net_.module_`` is the torch module).
     history_ : skorch.History
-        One row per epoch run, every phase. Every row has ``phase``
-        (``"warmup"``, ``"meta"`` or ``"refine"``), ``train_loss`` (unweighted
+        One row per epoch of the final fit, every phase (the selection
+        round's are in ``selection_``). Every row has ``phase``
+        (``"warmup"``, ``"meta"``, ``"refine"`` or ``"fallback"``), ``train_loss`` (unweighted
         mean loss of the rows the epoch visits), ``clean_loss`` (mean loss of
         the trusted batch before each step; in eval mode in plain steps) and
         ``dur``, so ``EarlyStopping`` can monitor either across phases. Meta
@@ -147,12 +170,23 @@ default="adam"
         ``1 / sum w_i^2`` over the batch size; 1 is uniform) and
         ``all_zero_batches`` (steps skipped because every weight was 0);
         refinement epochs have ``kept_rows`` (how many rows they visit).
+    selected_ : {"reweighted", "fallback"}
+        Which kind the final fit is (``"reweighted"`` without a selection
+        round).
+    selection_ : dict or None
+        The selection round: ``"reweighted"`` and ``"fallback"`` (mean
+        held-back scores), ``"difference"`` (fallback minus reweighted),
+        ``"standard_error"`` (of that paired difference), ``"n_rows"``
+        (held-back rows, every untrusted row once), ``"folds"`` and
+        ``"histories"`` (each fold's skorch history). None without one.
     example_weights_ : ndarray of shape (n_samples,)
         One weight per row of ``X``: the mean over the meta-reweighted epochs
         of ``w_i`` times the size of its batch, so 1.0 means "weighted as in
         plain training" and 0 means "never trained on". Warm-up and
         refinement epochs are not counted. Rows marked by ``clean_mask`` get
-        NaN when ``train_on_clean=False``. After a warm-started ``fit`` or a
+        NaN when ``train_on_clean=False``. When the final fit is the fallback
+        (no meta epoch), each row's weight over the meta epochs of the
+        selection round's fold that trained on it. After a warm-started ``fit`` or a
         ``partial_fit`` it covers the rows of that call, averaged over the
         epochs of that call only; an epoch cut short by ``KeyboardInterrupt``
         is left out (all NaN if none was completed).
@@ -161,7 +195,8 @@ default="adam"
         row's given label minus that of the likeliest other class, at the
         row's own training step (before the update), averaged over the
         warm-up and meta epochs (not the refinement, which it chooses the
-        rows of). Positive means the network favoured the given label on
+        rows of) of the final fit (the warm-up alone when it is the fallback).
+        Positive means the network favoured the given label on
         average. A training record rather than the final model's fit:
         mislabelled rows stay low while the network learns the common
         patterns and while the meta step gives them weight 0, whereas a
@@ -315,6 +350,9 @@ default="adam"
 
     # -- what the base asks of a task ----------------------------------------------
 
+    _fallbacks = (None, "plain", "corrected")
+    _auto_fallback = "corrected"
+
     @property
     def _fitted_extra(self):
         return ("label_quality_",)
@@ -382,6 +420,6 @@ default="adam"
                 stacklevel=6,
             )
 
-    def _record_fit(self, n_rows, rows):
+    def _record_fit(self, n_rows, rows, records):
         self.label_quality_ = np.full(n_rows, np.nan)
-        self.label_quality_[rows] = self.net_.margins()[: len(rows)]
+        self.label_quality_[rows] = records

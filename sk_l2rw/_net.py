@@ -4,9 +4,16 @@ A thin adapter from skorch's ``train_step_single`` to :func:`._meta.meta_step`,
 plus the phases of a fit and their bookkeeping. Every epoch of a call is one
 of skorch's epochs, run by its own loop: the first ``warmup_epochs`` take plain
 steps, the last ``refine_epochs`` take plain steps on the rows the network
-favoured during training, the rest take meta steps. The phase an epoch takes
-is decided in ``on_epoch_begin``; the rows it visits by :class:`RowSampler`.
+favoured during training, the rest take meta steps. A net fitted with a
+``fallback`` and ``selection_epochs`` is a fold of a selection round (see
+``MetaReweightBase._selection_round``): after those epochs come the
+fallback's, trained from the end of the warm-up, and both models are scored
+on the ``holdout`` rows it did not train on. A net fitted with a fallback
+alone takes warm-up then fallback epochs. The phase an epoch takes is decided
+in ``on_epoch_begin``; the rows it visits by :class:`RowSampler`.
 """
+
+import copy
 
 import numpy as np
 import torch
@@ -22,7 +29,14 @@ from ._meta import meta_step, resolve_method
 # before each step (every phase), and the weights' figures (meta steps).
 _BATCH_KEYS = ("clean_loss", "mean_weight", "zero_weight_frac", "max_weight", "ess_frac")
 # Per-epoch figures of one phase only: printed as "-" in the others' rows.
-_PHASE_KEYS = (*_BATCH_KEYS[1:], "all_zero_batches", "kept_rows")
+_PHASE_KEYS = (
+    *_BATCH_KEYS[1:],
+    "all_zero_batches",
+    "kept_rows",
+)
+# What the fallback phase trains, per task net: "plain" (the loss of the
+# plain steps) and, for classifiers, "corrected" (Gold Loss Correction).
+FALLBACKS = ("plain", "corrected")
 
 
 class RowSampler(torch.utils.data.Sampler):
@@ -167,9 +181,18 @@ class _PhasedMetaNet:
     """
 
     # Pickled like module_: a net fitted on a GPU unpickles onto the CPU.
-    cuda_dependent_attributes_ = ["trusted_X_", "trusted_y_", "plain_class_weight_"]
+    cuda_dependent_attributes_ = [
+        "trusted_X_",
+        "trusted_y_",
+        "plain_class_weight_",
+        "holdout_X_",
+        "holdout_y_",
+        "corruption_",
+    ]
     # Whether warm-up epochs count in the per-row record (else meta epochs only).
     _record_warmup = True
+    # Where the net is in the estimator's fit, for messages ("" for the final fit).
+    stage_ = ""
 
     def __init__(
         self,
@@ -179,6 +202,9 @@ class _PhasedMetaNet:
         clean_batch_size=None,
         warmup_epochs=0,
         refine_epochs=0,
+        fallback=None,
+        selection_epochs=0,
+        holdout=None,
         **kwargs,
     ):
         kwargs.setdefault("iterator_train__sampler", RowSampler())
@@ -191,6 +217,9 @@ class _PhasedMetaNet:
         self.clean_batch_size = clean_batch_size
         self.warmup_epochs = warmup_epochs
         self.refine_epochs = refine_epochs
+        self.fallback = fallback
+        self.selection_epochs = selection_epochs
+        self.holdout = holdout
 
     @property
     def _default_callbacks(self):
@@ -223,19 +252,39 @@ class _PhasedMetaNet:
 
     # -- phases -------------------------------------------------------------
 
+    def segments(self):
+        """``(phase, epochs)`` of this call, in order, ``max_epochs`` in all.
+
+        Without a fallback: ``warmup_epochs`` warm-up epochs, meta epochs, then
+        ``refine_epochs`` refinement epochs. With one and ``selection_epochs``
+        (a selection round), the same, shortened by the last
+        ``selection_epochs`` epochs: the fallback's, trained from the end of
+        the warm-up (the fork). With one and no selection round: warm-up
+        epochs, then fallback epochs.
+        """
+        n, w, r = self.max_epochs, self.warmup_epochs, self.refine_epochs
+        if self.fallback is None:
+            return [("warmup", w), ("meta", n - w - r), ("refine", r)]
+        if not self.selection_epochs:
+            return [("warmup", w), ("fallback", n - w)]
+        f = self.selection_epochs
+        return [("warmup", w), ("meta", n - w - r - f), ("refine", r), ("fallback", f)]
+
     def phase_of(self, epoch):
-        """The phase of the ``epoch``-th epoch (from 0) of a call."""
-        if epoch < self.warmup_epochs:
-            return "warmup"
-        if epoch < self.max_epochs - self.refine_epochs:
-            return "meta"
-        return "refine"
+        """The phase of the ``epoch``-th epoch (from 0) of a call: ``"warmup"``,
+        ``"meta"``, ``"refine"`` or ``"fallback"``."""
+        for phase, k in self.segments():
+            if epoch < k:
+                return phase
+            epoch -= k
+        return phase
 
     def refine_rows(self):
         """Training rows the refinement visits: those ``_keep`` picks by their
-        mean training record, and every trusted row."""
+        mean training record, and every trusted row (never a held-back row)."""
         keep = self._keep(self.records())
         keep[self.trusted_rows_] = True
+        keep[self.holdout_] = False
         return np.flatnonzero(keep)
 
     def records(self):
@@ -245,12 +294,59 @@ class _PhasedMetaNet:
 
     def _start_phase(self, phase):
         sampler = self.iterator_train__sampler
-        sampler.rows = self.refine_rows() if phase == "refine" else None
+        if self.selection_epochs and phase != "warmup" and self.fork_state_ is None:
+            # The fork: the reweighted and the fallback model start here.
+            self.fork_state_ = self._state()
+        if phase == "fallback":
+            if self.selection_epochs:
+                self.main_state_ = self._state()
+                self._load_state(self.fork_state_)
+            self._fallback_setup()
+            # The fallback's loss has gradients of another scale than the
+            # warm-up's: Adam's moments (a momentum buffer) start afresh.
+            self.optimizer_.state.clear()
+        if phase == "refine":
+            sampler.rows = self.refine_rows()
+        else:
+            sampler.rows = np.flatnonzero(~self.holdout_) if self.holdout_.any() else None
         if phase == "meta":
             self.plain_class_weight_ = None
             return
         y = self.y_train_ if sampler.rows is None else self.y_train_[sampler.rows]
         self.plain_class_weight_ = self._plain_weight(y)
+
+    # -- the selection round: the reweighted model or the fallback ------------
+
+    def _state(self):
+        return (
+            copy.deepcopy(self.module_.state_dict()),
+            copy.deepcopy(self.optimizer_.state_dict()),
+        )
+
+    def _load_state(self, state):
+        self.module_.load_state_dict(state[0])
+        self.optimizer_.load_state_dict(state[1])
+
+    def _fallback_setup(self):
+        """Prepare the fallback phase, from the model at its start (no-op by default)."""
+
+    def _score_holdout(self):
+        """At the end of a selection round: each held-back row's score under the
+        fallback and under the reweighted model (``holdout_scores_``: the
+        task's per-row score of both and the row's weight), and its record
+        under the reweighted model (``holdout_record_``), which the net keeps."""
+        fallback_out = self.eval_output(self.holdout_X_)
+        self._load_state(self.main_state_)
+        self.main_state_ = self.fork_state_ = None
+        main_out = self.eval_output(self.holdout_X_)
+        self.holdout_record_ = self._row_record(main_out, self.holdout_y_).cpu().numpy()
+        main, weight = self._holdout_rows(main_out, self.holdout_y_)
+        fallback, _ = self._holdout_rows(fallback_out, self.holdout_y_)
+        self.holdout_scores_ = {
+            "reweighted": main.cpu().numpy(),
+            "fallback": fallback.cpu().numpy(),
+            "weight": weight.cpu().numpy(),
+        }
 
     # -- skorch hooks ---------------------------------------------------------
 
@@ -264,12 +360,27 @@ class _PhasedMetaNet:
         # call (warm start, partial_fit) may bring other rows.
         self.weight_sums_ = np.zeros(n_rows)
         self.weight_epochs_ = 0
-        # Training dynamics: each row's label margin (label_margin) at its
-        # step, summed over the warm-up and meta epochs of this call.
+        # Training dynamics: each row's record (label_margin for classes) at
+        # its step, summed over the warm-up and meta epochs of this call.
         self.margin_sums_ = np.zeros(n_rows)
         self.margin_epochs_ = 0
         self.epoch_start_sums_ = None
         self.all_zero_batches_ = 0
+        self.trusted_row_mask_ = np.zeros(n_rows, dtype=bool)
+        self.trusted_row_mask_[self.trusted_rows_] = True
+        # A selection round holds back rows (``holdout``, untrusted ones) to
+        # score its two models on.
+        self.holdout_ = np.zeros(n_rows, dtype=bool)
+        self.fork_state_ = self.main_state_ = None
+        self.holdout_record_ = None
+        self.holdout_scores_ = None
+        if self.fallback is not None and self.selection_epochs:
+            if self.holdout is not None:
+                self.holdout_[np.asarray(self.holdout, dtype=bool)] = True
+                self.holdout_[self.trusted_rows_] = False
+            held = np.flatnonzero(self.holdout_)
+            self.holdout_X_ = to_tensor(np.asarray(X)[held], device=self.device)
+            self.holdout_y_ = to_tensor(self.y_train_[held], device=self.device)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -301,6 +412,8 @@ class _PhasedMetaNet:
         x = to_tensor(Xi, device=self.device)
         y = to_tensor(yi, device=self.device)
         rows = self.iterator_train__sampler.take(len(y))
+        if self.phase_ == "fallback":
+            return self._plain_step(x, y, rows, self._fallback_losses)
         if self.phase_ != "meta":
             return self._plain_step(x, y, rows)
         xc, yc = self._trusted_batch()
@@ -325,11 +438,15 @@ class _PhasedMetaNet:
         self.margin_sums_[rows] += self._row_record(step.logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": step.logits}
 
-    def _plain_step(self, x, y, rows):
-        """A plain step (warm-up and refinement): mean loss, classes weighted as
-        ``plain_class_weight_`` (unweighted when None)."""
+    def _plain_step(self, x, y, rows, row_losses=None):
+        """A plain step (every phase but meta): mean loss (``row_losses``, by
+        default the task's loss), classes weighted as ``plain_class_weight_``
+        (unweighted when None)."""
         logits = self.module_(x)
-        losses = self._row_losses(logits, y)
+        if row_losses is None:
+            losses = self._row_losses(logits, y)
+        else:
+            losses = row_losses(logits, y, rows)
         if self.plain_class_weight_ is None:
             objective = losses.mean()
         else:
@@ -362,11 +479,15 @@ class _PhasedMetaNet:
     def _check_finite(self, loss):
         if not torch.isfinite(loss):
             raise DivergedError(
-                f"Training diverged in epoch {len(self.history)} ({self.phase_}): the loss "
+                f"Training diverged in epoch {len(self.history)} ({self.phase_}){self.stage_}: "
+                "the loss "
                 f"became {loss.item()}. Try a smaller lr (it is {self.lr})."
             )
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        epoch = len(self.history) - 1 - self.first_epoch_
+        if self.main_state_ is not None and epoch + 1 == self.max_epochs:
+            self._score_holdout()
         if self.phase_ == "meta":
             self.history.record("all_zero_batches", self.all_zero_batches_)
             self.weight_epochs_ += 1
@@ -376,7 +497,8 @@ class _PhasedMetaNet:
         self.epoch_start_sums_ = None
         if not all(torch.isfinite(p).all() for p in self.module_.parameters()):
             raise DivergedError(
-                f"Training diverged in epoch {len(self.history)} ({self.phase_}): a parameter "
+                f"Training diverged in epoch {len(self.history)} ({self.phase_}){self.stage_}: "
+                "a parameter "
                 f"became NaN or infinite. Try a smaller lr (it is {self.lr})."
             )
 
@@ -385,6 +507,10 @@ class _PhasedMetaNet:
         if self.epoch_start_sums_ is not None:
             self.weight_sums_, self.margin_sums_ = self.epoch_start_sums_
             self.epoch_start_sums_ = None
+        if self.main_state_ is not None:
+            # Stopped in the fallback phase, before the choice: the reweighted model.
+            self._load_state(self.main_state_)
+        self.main_state_ = self.fork_state_ = None
         self.iterator_train__sampler.rows = None
 
 
@@ -455,6 +581,38 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
 
     def _plain_weight(self, y):
         return trusted_class_weight(self.trusted_y_, y, len(self.classes_), self.device)
+
+    def _fallback_setup(self):
+        if self.fallback != "corrected":
+            return
+        # Gold Loss Correction's corruption matrix, from the model at the fork
+        # (plain epochs on the given labels): row i is its mean softmax over the
+        # trusted rows of class i, an estimate of P(given label | true class i).
+        proba = torch.softmax(self.eval_output(self.trusted_X_).float(), dim=-1)
+        n_classes = len(self.classes_)
+        C = torch.eye(n_classes, device=proba.device)
+        for c in range(n_classes):
+            rows = self.trusted_y_ == c
+            if rows.any():
+                C[c] = proba[rows].mean(dim=0)
+        self.corruption_ = C
+
+    def _fallback_losses(self, logits, y, rows):
+        if self.fallback != "corrected":
+            return self._row_losses(logits, y)
+        # -log P(given label | x) under the corruption matrix; the trusted rows'
+        # labels are true: plain cross-entropy.
+        proba = torch.softmax(logits, dim=-1) @ self.corruption_.to(logits.dtype)
+        corrected = -torch.log(proba.gather(1, y[:, None])[:, 0].clamp_min(1e-12))
+        trusted = torch.as_tensor(self.trusted_row_mask_[rows], device=logits.device)
+        return torch.where(trusted, self._row_losses(logits, y), corrected)
+
+    def _holdout_rows(self, logits, y):
+        """Per held-back row: right (1) or wrong (0) on its given label, and its
+        class's weight to the trusted set's share (the plain steps' weights)."""
+        right = (logits.argmax(dim=1) == y).to(torch.float64)
+        w = self._plain_weight(y)
+        return right, torch.ones_like(right) if w is None else w[y].to(torch.float64)
 
 
 def _squared_error(out, y):
@@ -550,3 +708,13 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
 
     def _plain_weight(self, y):
         return None
+
+    def _fallback_losses(self, out, y, rows):
+        return self._row_losses(out, y)
+
+    def _holdout_rows(self, out, y):
+        """Per held-back row: minus its loss on its given target (robust to
+        corrupted ones when the loss is ``"huber"`` or ``"absolute_error"``),
+        and weight 1."""
+        score = -self._row_losses(out, y).detach().to(torch.float64)
+        return score, torch.ones_like(score)

@@ -56,6 +56,11 @@ verbose
         ``(n, n_outputs)``). The refinement keeps rows by their residual.
         Without a trusted set, a random sample of up to 20 training rows is
         the trusted set (with a warning).
+    fallback : {"auto", "plain"} or None, default="auto"
+        As for the classifier, with ``"plain"`` (plain epochs of ``loss``
+        after the warm-up) the only fallback, scored by minus the held-back
+        rows' mean ``loss`` on their given targets. ``"auto"`` is None for
+        now: the regression benchmark has not measured it.
 
     Attributes
     ----------
@@ -73,6 +78,8 @@ verbose
     history_ : skorch.History
         One row per epoch, as for the classifier (``clean_loss`` is the
         trusted rows' loss in scaled units).
+    selected_, selection_
+        As for the classifier.
     example_weights_ : ndarray of shape (n_samples,)
         One weight per row of ``X``, as for the classifier: the mean over the
         meta epochs of ``w_i`` times the batch size (1.0: as in plain
@@ -138,6 +145,7 @@ verbose
         warmup_epochs="auto",
         refine_epochs="auto",
         meta_method="auto",
+        fallback="auto",
         device="cpu",
         callbacks=None,
         warm_start=False,
@@ -158,6 +166,7 @@ verbose
             warmup_epochs=warmup_epochs,
             refine_epochs=refine_epochs,
             meta_method=meta_method,
+            fallback=fallback,
             device=device,
             callbacks=callbacks,
             warm_start=warm_start,
@@ -315,6 +324,6 @@ verbose
     def _scale(self, y):
         return ((y - self.target_mean_) / self.target_scale_).astype(np.float32)
 
-    def _record_fit(self, n_rows, rows):
+    def _record_fit(self, n_rows, rows, records):
         self.target_quality_ = np.full(n_rows, np.nan)
-        self.target_quality_[rows] = self.net_.records()[: len(rows)]
+        self.target_quality_[rows] = records

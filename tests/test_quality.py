@@ -101,6 +101,7 @@ def test_one_trusted_row_per_class(noisy_digits):
 def test_refine_epochs_are_the_last_of_max_epochs(noisy_digits):
     X_tr, _, y_fit, trusted, _, _ = noisy_digits
     params = dict(hidden_layer_sizes=(16,), warmup_epochs=1, lr=0.01, random_state=0)
+    params["fallback"] = None  # the reweighted fit's phases
     fit = MetaReweightClassifier(**params, max_epochs=5, refine_epochs=2)
     fit.fit(X_tr, y_fit, clean_mask=trusted)
     assert fit.history_[:, "phase"] == ["warmup", "meta", "meta", "refine", "refine"]
@@ -261,7 +262,12 @@ def test_refinement_keeps_trusted_rows_and_positive_margins(noisy_digits, monkey
 
     monkeypatch.setattr(MetaReweightNet, "refine_rows", spy)
     clf = MetaReweightClassifier(
-        hidden_layer_sizes=(16,), max_epochs=6, lr=0.01, random_state=0, callbacks=[Visited()]
+        hidden_layer_sizes=(16,),
+        max_epochs=6,
+        lr=0.01,
+        random_state=0,
+        callbacks=[Visited()],
+        fallback=None,
     )
     clf.fit(X_tr, y_fit, clean_mask=trusted)
     assert len(kept) == 1  # chosen once, when the refinement starts

@@ -70,7 +70,15 @@ class InfLogits(nn.Module):
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(optimizer="sgd", lr=1e8), r"diverged in epoch 1.*Try a smaller lr \(it is 1\d*\.0\)"),
+        (
+            dict(optimizer="sgd", lr=1e8, fallback=None),
+            r"diverged in epoch 1 \(warmup\): .*Try a smaller lr \(it is 1\d*\.0\)",
+        ),
+        # The selection round's nets say where they are.
+        (
+            dict(optimizer="sgd", lr=1e8),
+            r"diverged in epoch \d \(\w+\) of the selection round's fold 1 of 2: .*smaller lr",
+        ),
         (dict(module=InfLogits), r"loss became nan\. Try a smaller lr"),
     ],
 )
