@@ -116,7 +116,12 @@ IMB_METHODS = (
     "l2rw",
     "l2rw-exact",
 )
-SCORES = ("l2rw.example_weights_", "l2rw.label_quality_", "cleanlab.label_quality")
+SCORES = (
+    "l2rw.example_weights_",
+    "l2rw.net_.margins()",
+    "l2rw.label_quality_",
+    "cleanlab.label_quality",
+)
 IMB_SHARES = (0.9, 0.95, 0.98, 0.99, 0.995)
 DIGITS_IMB_SHARES = (0.9, 0.95, 0.98)
 TRUSTED_SIZES = (1, 3, 10, 30)
@@ -335,6 +340,11 @@ def run_seed(name, spec, seed, only=None):
                 score = getattr(model, attr, None)
                 if score is not None and not is_imbalance(spec):
                     res["auroc"][f"l2rw.{attr}"] = _auroc(noisy_rows, score[~trusted])
+            if not is_imbalance(spec):
+                # The final fit's training record alone (label_quality_ also
+                # averages in the selection round's out-of-fold margins).
+                record = model.net_.margins()[: len(y_fit)]
+                res["auroc"]["l2rw.net_.margins()"] = _auroc(noisy_rows, record[~trusted])
         elif method == "l2rw-exact":
             model, t = _timed(
                 lambda: MetaReweightClassifier(
@@ -477,6 +487,10 @@ def assemble(out_dir, command):
     if noise:
         lines += [
             "## Finding the corrupted rows (AUROC, correct vs corrupted untrusted rows)",
+            "",
+            "`l2rw.net_.margins()`: the final fit's training record alone; `label_quality_`",
+            "averages it, for each untrusted row, with the row's out-of-fold margin in the",
+            "selection round.",
             "",
             "| scenario | " + " | ".join(f"`{s}`" for s in SCORES) + " |",
             "|" + "---|" * (len(SCORES) + 1),

@@ -11,7 +11,9 @@ batch by how well its gradient agrees with the trusted set's. With its
 defaults the reweighted epochs follow plain warm-up epochs and are followed by
 refinement epochs on the rows whose label the network favoured during
 training (see the user guide), all within ``max_epochs``: both runs here
-train 50 epochs.
+train 50 epochs. Before that fit, a selection round checks on held-back
+folds that reweighting beats Gold Loss Correction on these data, and falls
+back to it if not (``selected_`` says which the final fit is).
 """
 
 # %%
@@ -67,6 +69,11 @@ print(f"{'MetaReweightClassifier':<28}{acc_meta:>14.3f}")
 print(
     f"mean example weight: corrupted rows {w[corrupted].mean():.2f}, "
     f"correct rows {w[~corrupted].mean():.2f}"
+)
+sel = reweighted.selection_
+print(
+    f"selection round: reweighted {sel['reweighted']:.3f}, fallback {sel['fallback']:.3f} "
+    f"on {sel['n_rows']} held-back rows -> final fit: {reweighted.selected_}"
 )
 
 # %%

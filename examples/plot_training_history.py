@@ -52,9 +52,12 @@ EPOCHS = 30
 # ``max_epochs`` is the budget of the whole fit: 35 % warm-up epochs, then
 # meta epochs, then 50 % refinement epochs on the rows the network favoured
 # (``kept_rows`` of them). Each phase is a run of skorch epochs, which any
-# callback sees.
+# callback sees. (A default fit first runs a selection round, whose epochs are
+# in ``selection_["histories"]``; here it keeps the reweighted fit, so
+# ``history_`` is the fit ``fallback=None`` gives.)
 default = MetaReweightClassifier(max_epochs=EPOCHS, random_state=0)
 default.fit(X, y_noisy, clean_mask=trusted)
+print("final fit:", default.selected_)
 phases = np.array(default.history_[:, "phase"])
 print("epochs per phase:", {p: int((phases == p).sum()) for p in ("warmup", "meta", "refine")})
 print("rows kept for the refinement:", default.history_[-1, "kept_rows"], "of", len(y))

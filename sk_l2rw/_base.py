@@ -207,7 +207,10 @@ class MetaReweightBase(BaseEstimator):
         """``example_weights_`` and the task's per-row record, per row of ``X``:
         the final net's; when that is the fallback (no meta epoch), the weights
         (and, without a warm-up record, the records) of the selection round,
-        each row's from the folds that trained on it."""
+        each row's from the folds that trained on it. With a selection round
+        and ``_blend_out_of_fold``, the record of each untrusted row is the
+        mean of that and its record under the kept kind's model of the fold
+        that held it back."""
         net = self.net_
         weights = _mean(net.weight_sums_, net.weight_epochs_)
         fallback = bool(folds) and self.selected_ == "fallback"
@@ -216,6 +219,15 @@ class MetaReweightBase(BaseEstimator):
         records = net.records()
         if fallback and not net.margin_epochs_:
             records = _fold_mean(folds, "margin_sums_", "margin_epochs_")
+        if folds and self._blend_out_of_fold:
+            # With the selection round's out-of-fold record under the kind kept
+            # (each untrusted row's, from the fold that held it back).
+            kept = "" if self.selected_ == "reweighted" else "fallback_"
+            attr = f"holdout_{kept}record_"
+            oof = np.full(len(records), np.nan)
+            for fold in folds:
+                oof[fold.holdout_] = getattr(fold, attr)
+            records = np.where(np.isnan(oof), records, (records + oof) / 2)
         # A fold stopped by KeyboardInterrupt did not train on its held-back rows.
         weights, records = np.where(net.holdout_, np.nan, [weights, records])
         self.example_weights_ = np.full(n_rows, np.nan)
@@ -297,6 +309,9 @@ class MetaReweightBase(BaseEstimator):
             )
         return selected, selection
 
+    # Whether the per-row record is averaged with the selection round's
+    # out-of-fold record (measured for classification only).
+    _blend_out_of_fold = False
     # The fallbacks a task offers, and the one ``fallback="auto"`` stands for.
     _fallbacks = (None, "plain")
     _auto_fallback = None

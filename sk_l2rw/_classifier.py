@@ -200,10 +200,15 @@ default="adam"
         average. A training record rather than the final model's fit:
         mislabelled rows stay low while the network learns the common
         patterns and while the meta step gives them weight 0, whereas a
-        fitted network ends up fitting some of them. Rank rows by it to find
-        label errors: in the quality benchmark it separates corrupted from
-        correct rows better than ``example_weights_`` and at least as well as
-        cleanlab's cross-validated label quality. Rows not trained on
+        fitted network ends up fitting some of them. After a selection
+        round, each untrusted row's value is the mean of that record
+        (``net_.margins()``, which the refinement picks its rows by) and the
+        row's margin under the kept kind's model of the fold that held it
+        back, an out-of-fold prediction. Rank rows by it to find label
+        errors: in the quality benchmark it separates corrupted from correct
+        rows better than ``example_weights_``, and than cleanlab's
+        cross-validated label quality in most noise scenarios (the benchmark
+        page says where not). Rows not trained on
         (``clean_mask`` rows with ``train_on_clean=False``) get NaN; after a
         warm-started ``fit`` or a ``partial_fit`` it covers the epochs of that
         call, as ``example_weights_`` does.
@@ -352,6 +357,7 @@ default="adam"
 
     _fallbacks = (None, "plain", "corrected")
     _auto_fallback = "corrected"
+    _blend_out_of_fold = True
 
     @property
     def _fitted_extra(self):

@@ -340,6 +340,9 @@ class _PhasedMetaNet:
         self.main_state_ = self.fork_state_ = None
         main_out = self.eval_output(self.holdout_X_)
         self.holdout_record_ = self._row_record(main_out, self.holdout_y_).cpu().numpy()
+        self.holdout_fallback_record_ = (
+            self._row_record(fallback_out, self.holdout_y_).cpu().numpy()
+        )
         main, weight = self._holdout_rows(main_out, self.holdout_y_)
         fallback, _ = self._holdout_rows(fallback_out, self.holdout_y_)
         self.holdout_scores_ = {

@@ -60,8 +60,29 @@ def _plain_accuracy(X, y, X_te, y_te):
     return float((net.predict(X_te) == y_te).mean())
 
 
-def test_defaults_do_no_harm_where_plain_training_is_good(moons):
+def _spy_folds(monkeypatch):
+    """The selection round's fold nets of the next fits, as a list."""
+    seen = []
+    original = MetaReweightClassifier._choose
+
+    def spy(self, folds):
+        seen.extend(folds)
+        return original(self, folds)
+
+    monkeypatch.setattr(MetaReweightClassifier, "_choose", spy)
+    return seen
+
+
+def _out_of_fold(folds, attr):
+    out = np.full(len(folds[0].y_train_), np.nan)
+    for net in folds:
+        out[net.holdout_] = getattr(net, attr)
+    return out
+
+
+def test_defaults_do_no_harm_where_plain_training_is_good(moons, monkeypatch):
     X_tr, y_fit, trusted, X_te, y_te = moons
+    folds = _spy_folds(monkeypatch)
     plain = _plain_accuracy(X_tr, y_fit, X_te, y_te)
     clf = MetaReweightClassifier(random_state=0).fit(X_tr, y_fit, clean_mask=trusted)
     reweighted = MetaReweightClassifier(random_state=0, fallback=None)
@@ -76,9 +97,19 @@ def test_defaults_do_no_harm_where_plain_training_is_good(moons):
     assert clf.history_[:, "phase"] == ["warmup"] * 17 + ["fallback"] * 33
     # No meta epoch in the final fit: the weights are the selection round's,
     # each row's from the fold that trained on it; the label quality is the
-    # final fit's warm-up record.
+    # final fit's warm-up record, averaged for the untrusted rows with their
+    # margin under the fallback model of the fold that held them back.
     assert np.isfinite(clf.example_weights_).all() and np.isfinite(clf.label_quality_).all()
-    assert np.allclose(clf.label_quality_, clf.net_.records())
+    folds = folds[:2]  # the default fit's
+    trained = [~net.holdout_ for net in folds]
+    weights = [net.weight_sums_ / net.weight_epochs_ for net in folds]
+    want = np.where(trained[0] & trained[1], (weights[0] + weights[1]) / 2, 0)
+    want += np.where(trained[0] ^ trained[1], np.where(trained[0], weights[0], weights[1]), 0)
+    np.testing.assert_allclose(clf.example_weights_, want)
+    record = clf.net_.records()
+    oof = _out_of_fold(folds, "holdout_fallback_record_")
+    np.testing.assert_allclose(clf.label_quality_[trusted], record[trusted])
+    np.testing.assert_allclose(clf.label_quality_[~trusted], ((record + oof) / 2)[~trusted])
 
 
 def test_selection_round_and_its_rule(small):
@@ -131,13 +162,14 @@ def test_selection_scores_against_a_hand_computation(small, monkeypatch):
     assert clf.selection_["reweighted"] == pytest.approx(w @ np.concatenate(right["reweighted"]))
 
 
-def test_kept_reweighted_fit_is_the_fit_without_a_fallback():
+def test_kept_reweighted_fit_is_the_fit_without_a_fallback(monkeypatch):
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     y_noisy, _ = make_noisy_labels(y, noise_rate=0.4, random_state=0)
     mask = split_trusted(y, n_per_class=10, random_state=0)
     y_fit = np.where(mask, y, y_noisy)
     params = dict(hidden_layer_sizes=(32,), max_epochs=10, lr=0.01, random_state=0)
+    folds = _spy_folds(monkeypatch)
     clf = MetaReweightClassifier(**params).fit(X, y_fit, clean_mask=mask)
     alone = MetaReweightClassifier(**params, fallback=None).fit(X, y_fit, clean_mask=mask)
     assert clf.selected_ == "reweighted", clf.selection_
@@ -145,7 +177,12 @@ def test_kept_reweighted_fit_is_the_fit_without_a_fallback():
     # the fit without a fallback, draw for draw.
     np.testing.assert_array_equal(clf.predict_proba(X), alone.predict_proba(X))
     np.testing.assert_array_equal(clf.example_weights_, alone.example_weights_)
-    np.testing.assert_array_equal(clf.label_quality_, alone.label_quality_)
+    # The label quality: that fit's record, averaged for the untrusted rows
+    # with their margin under the reweighted model of the fold that held them back.
+    oof = _out_of_fold(folds, "holdout_record_")
+    np.testing.assert_array_equal(clf.label_quality_[mask], alone.label_quality_[mask])
+    want = (alone.label_quality_ + oof) / 2
+    np.testing.assert_allclose(clf.label_quality_[~mask], want[~mask])
     assert clf.history_[:, "phase"] == alone.history_[:, "phase"]
     assert alone.selected_ == "reweighted" and alone.selection_ is None
 

@@ -185,6 +185,7 @@ def test_warmup_step_and_label_quality_by_hand():
         lr=0.05,
         callbacks=[("snap", snap)],
         random_state=0,
+        fallback=None,  # label_quality_: the training record alone
     ).fit(X, y, clean_mask=trusted)
     assert clf.history_[:, "phase"] == ["warmup", "meta"]
     assert "ess_frac" not in clf.history_[0] and "ess_frac" in clf.history_[1]
