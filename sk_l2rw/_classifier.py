@@ -121,7 +121,7 @@ default="adam"
         difference, else the reweighted one, which is then the fit
         ``fallback=None`` gives, draw for draw. ``"auto"`` is
         ``"corrected"`` when there are warm-up epochs, else None. None: no
-        selection round, which costs about as much as the final fit again.
+        selection round, which costs about twice the final fit.
         Warm-started fits and ``partial_fit`` continue the model they have,
         without one.
     device : str or torch.device, default="cpu"
