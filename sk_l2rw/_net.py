@@ -336,6 +336,8 @@ class _PhasedMetaNet:
         task's per-row score of both and the row's weight), and its record
         under the reweighted model (``holdout_record_``), which the net keeps."""
         fallback_out = self.eval_output(self.holdout_X_)
+        # The fallback's parameters, for whoever wants the fold's models.
+        self.fallback_module_state_ = copy.deepcopy(self.module_.state_dict())
         self._load_state(self.main_state_)
         self.main_state_ = self.fork_state_ = None
         main_out = self.eval_output(self.holdout_X_)
