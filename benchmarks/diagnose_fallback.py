@@ -15,8 +15,10 @@ Usage::
     python benchmarks/diagnose_fallback.py                      # the development scenarios, 5 seeds
     python benchmarks/diagnose_fallback.py --scenarios risk-moons-uniform-30 --seeds 2
     python benchmarks/diagnose_fallback.py --assemble-only      # the table from saved results
+    python benchmarks/diagnose_fallback.py --folds 3            # 3 folds (not the default)
 
-Results: ``benchmarks/results/fallback/<scenario>.json``.
+Results: ``benchmarks/results/fallback/<scenario>.json`` (``fallback-<k>folds/``
+for another number of folds).
 """
 
 import argparse
@@ -115,14 +117,21 @@ def main(argv=None):
     parser.add_argument("--scenarios", default=",".join(DEVELOPMENT))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--assemble-only", action="store_true")
+    parser.add_argument(
+        "--folds", type=int, default=base._SELECTION_FOLDS, help="folds of the selection round"
+    )
     args = parser.parse_args(argv)
+    results_dir = RESULTS
+    if args.folds != base._SELECTION_FOLDS:
+        base._SELECTION_FOLDS = args.folds
+        results_dir = RESULTS.parent / f"fallback-{args.folds}folds"
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
     specs = quality.scenarios()
     names = args.scenarios.split(",")
     results = {}
     for name in names:
-        path = RESULTS / f"{name}.json"
+        path = results_dir / f"{name}.json"
         if args.assemble_only:
             if path.exists():
                 results[name] = json.loads(path.read_text())
@@ -131,7 +140,7 @@ def main(argv=None):
         for seed in range(args.seeds):
             runs.append(run_seed(specs[name], seed))
             print(name, seed, runs[-1], flush=True)
-        RESULTS.mkdir(parents=True, exist_ok=True)
+        results_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(runs, indent=1))
         results[name] = runs
     print(table(results))
