@@ -282,6 +282,15 @@ class _SelectPlain:
         return self.model_.predict(X)
 
 
+class _FallbackKeepingNet(MetaReweightNet):
+    """A selection round's fold that keeps its fallback's parameters
+    (``fallback_module_state_``) before it scores both models."""
+
+    def _score_holdout(self):
+        self.fallback_module_state_ = copy.deepcopy(self.module_.state_dict())
+        super()._score_holdout()
+
+
 class _FoldEnsemble(MetaReweightClassifier):
     """A candidate lever of issue 14, not a default: the predictor is the mean
     of the softmax of the selection round's two fold models of the kind the
@@ -289,6 +298,8 @@ class _FoldEnsemble(MetaReweightClassifier):
     trusted rows), instead of the final fit on every row. The round then
     chooses between the very models it returns. (The final fit still runs,
     unused: measured for quality, not cost.)"""
+
+    _net_class = _FallbackKeepingNet
 
     def _choose(self, folds):
         selected, selection = super()._choose(folds)

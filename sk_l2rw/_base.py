@@ -132,7 +132,7 @@ class MetaReweightBase(BaseEstimator):
         # Phases of this call: a fresh fit warms up; partial_fit is one meta epoch.
         epochs = 1 if partial else self.max_epochs
         warmup, refine = (0, 0) if partial else self._phase_epochs(warm)
-        fallback = self._fallback_plan(warm or partial, warmup, refine)
+        fallback = self._fallback_plan(warm or partial, warmup)
         if not warm:
             # A fresh fit that fails leaves no stale net behind new attributes.
             self.__dict__.pop("net_", None)
@@ -152,19 +152,19 @@ class MetaReweightBase(BaseEstimator):
             seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
         with _seeded(seed, device):
             folds = []
+            self.selected_, self.selection_ = "reweighted", None
             if fallback is not None:
                 # A forked generator: the final fit draws (initial weights
                 # included) as a fit without a fallback would.
                 with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                     folds = self._selection_round(
-                        optimizer, device, X_train, y_train, trusted, fallback, (warmup, refine)
+                        optimizer, device, X_train, y_train, trusted, fallback, warmup, refine
                     )
                 if folds[-1].interrupted_:
                     # skorch stops quietly on KeyboardInterrupt: the fit ends there,
                     # with the reweighted model of the fold it stopped in.
                     self.net_ = folds[-1]
                     self.history_ = self.net_.history
-                    self.selected_, self.selection_ = "reweighted", None
                     self._record_rows(len(X), rows, [])
                     return self
                 self.selected_, self.selection_ = self._choose(folds)
@@ -192,14 +192,10 @@ class MetaReweightBase(BaseEstimator):
                 # partial_fit: fit would initialize the (already checked) net again.
                 self.net_.partial_fit(X_train, y_train, epochs=epochs)
             except DivergedError:
-                # Never leave a NaN model behind: the estimator is unfitted again.
-                for name in (*_FITTED, *self._fitted_extra):
-                    self.__dict__.pop(name, None)
+                self._unfit()
                 raise
         self.history_ = self.net_.history
         self._warn_skipped_epochs(first_epoch)
-        if not folds:
-            self.selected_, self.selection_ = "reweighted", None
         self._record_rows(len(X), rows, folds)
         return self
 
@@ -212,13 +208,13 @@ class MetaReweightBase(BaseEstimator):
         mean of that and its record under the kept kind's model of the fold
         that held it back."""
         net = self.net_
-        weights = _mean(net.weight_sums_, net.weight_epochs_)
+        weights = net.weights()
         fallback = bool(folds) and self.selected_ == "fallback"
         if fallback:
-            weights = _fold_mean(folds, "weight_sums_", "weight_epochs_")
+            weights = _fold_mean(folds, [fold.weights() for fold in folds])
         records = net.records()
         if fallback and not net.margin_epochs_:
-            records = _fold_mean(folds, "margin_sums_", "margin_epochs_")
+            records = _fold_mean(folds, [fold.records() for fold in folds])
         if folds and self._blend_out_of_fold:
             # With the selection round's out-of-fold record under the kind kept
             # (each untrusted row's, from the fold that held it back).
@@ -234,10 +230,9 @@ class MetaReweightBase(BaseEstimator):
         self.example_weights_[rows] = weights[: len(rows)]
         self._record_fit(n_rows, rows, records[: len(rows)])
 
-    def _selection_round(self, optimizer, device, X, y, trusted, fallback, phases):
+    def _selection_round(self, optimizer, device, X, y, trusted, fallback, warmup, refine):
         """Fit the selection round's nets, one per fold of the untrusted rows,
         until one is interrupted (``interrupted_``); no callbacks."""
-        warmup, refine = phases
         total, fallback_epochs = self.max_epochs, self.max_epochs - warmup
         n_folds = _SELECTION_FOLDS
         untrusted = np.setdiff1d(np.arange(len(y)), trusted[2])
@@ -263,8 +258,7 @@ class MetaReweightBase(BaseEstimator):
             try:
                 net.partial_fit(X, y, epochs=total + fallback_epochs)
             except DivergedError:
-                for name in (*_FITTED, *self._fitted_extra):
-                    self.__dict__.pop(name, None)
+                self._unfit()
                 raise
             # skorch stops quietly on KeyboardInterrupt.
             net.interrupted_ = net.holdout_scores_ is None
@@ -316,7 +310,7 @@ class MetaReweightBase(BaseEstimator):
     _fallbacks = (None, "plain")
     _auto_fallback = None
 
-    def _fallback_plan(self, continued, warmup, refine):
+    def _fallback_plan(self, continued, warmup):
         """The fallback of a call (None without one): only a fresh ``fit`` has
         one (``continued``: a warm start or ``partial_fit`` continues the model
         it has), and ``"corrected"`` needs warm-up epochs (the corruption
@@ -366,6 +360,11 @@ class MetaReweightBase(BaseEstimator):
     def _fitted_extra(self):
         """Task-specific fitted attributes, removed with the others by a diverged fit."""
         return ()
+
+    def _unfit(self):
+        """Remove every fitted attribute: a diverged fit leaves no NaN model behind."""
+        for name in (*_FITTED, *self._fitted_extra):
+            self.__dict__.pop(name, None)
 
     def _new_net(self, optimizer, device, callbacks=True):
         module = self._build_module()
@@ -546,18 +545,14 @@ class MetaReweightBase(BaseEstimator):
         return y_train, trusted
 
 
-def _mean(sums, count):
-    return sums / (count if count else np.nan)
-
-
-def _fold_mean(folds, sums, count):
-    """Per training row, the mean of the folds' per-row means (``sums`` over
-    ``count`` epochs) over the folds that trained on it (NaN for none)."""
+def _fold_mean(folds, values):
+    """Per training row, the mean of the folds' per-row ``values`` over the
+    folds that trained on it (NaN for none)."""
     total = np.zeros(len(folds[0].y_train_))
     seen = np.zeros(len(total))
-    for net in folds:
+    for net, value in zip(folds, values, strict=True):
         trained = ~net.holdout_
-        total[trained] += _mean(getattr(net, sums), getattr(net, count))[trained]
+        total[trained] += value[trained]
         seen += trained
     with np.errstate(invalid="ignore"):
         return total / seen

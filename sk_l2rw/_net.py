@@ -29,11 +29,7 @@ from ._meta import meta_step, resolve_method
 # before each step (every phase), and the weights' figures (meta steps).
 _BATCH_KEYS = ("clean_loss", "mean_weight", "zero_weight_frac", "max_weight", "ess_frac")
 # Per-epoch figures of one phase only: printed as "-" in the others' rows.
-_PHASE_KEYS = (
-    *_BATCH_KEYS[1:],
-    "all_zero_batches",
-    "kept_rows",
-)
+_PHASE_KEYS = (*_BATCH_KEYS[1:], "all_zero_batches", "kept_rows")
 # What the fallback phase trains, per task net: "plain" (the loss of the
 # plain steps) and, for classifiers, "corrected" (Gold Loss Correction).
 FALLBACKS = ("plain", "corrected")
@@ -287,6 +283,12 @@ class _PhasedMetaNet:
         keep[self.holdout_] = False
         return np.flatnonzero(keep)
 
+    def weights(self):
+        """Each training row's weight (``w_i`` times its batch's size), averaged
+        over the meta epochs of this call."""
+        n = self.weight_epochs_
+        return self.weight_sums_ / (n if n else np.nan)
+
     def records(self):
         """Each training row's record, averaged over the warm-up and meta epochs of this call."""
         n = self.margin_epochs_
@@ -330,14 +332,16 @@ class _PhasedMetaNet:
     def _fallback_setup(self):
         """Prepare the fallback phase, from the model at its start (no-op by default)."""
 
+    def _fallback_losses(self, out, y, rows):
+        """Per-row losses of the fallback's steps (``"plain"``: the task's loss)."""
+        return self._row_losses(out, y)
+
     def _score_holdout(self):
         """At the end of a selection round: each held-back row's score under the
         fallback and under the reweighted model (``holdout_scores_``: the
         task's per-row score of both and the row's weight), and its record
         under the reweighted model (``holdout_record_``), which the net keeps."""
         fallback_out = self.eval_output(self.holdout_X_)
-        # The fallback's parameters, for whoever wants the fold's models.
-        self.fallback_module_state_ = copy.deepcopy(self.module_.state_dict())
         self._load_state(self.main_state_)
         self.main_state_ = self.fork_state_ = None
         main_out = self.eval_output(self.holdout_X_)
@@ -381,8 +385,7 @@ class _PhasedMetaNet:
         self.holdout_scores_ = None
         if self.fallback is not None and self.selection_epochs:
             if self.holdout is not None:
-                self.holdout_[np.asarray(self.holdout, dtype=bool)] = True
-                self.holdout_[self.trusted_rows_] = False
+                self.holdout_ = np.asarray(self.holdout, dtype=bool) & ~self.trusted_row_mask_
             held = np.flatnonzero(self.holdout_)
             self.holdout_X_ = to_tensor(np.asarray(X)[held], device=self.device)
             self.holdout_y_ = to_tensor(self.y_train_[held], device=self.device)
@@ -604,7 +607,7 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
 
     def _fallback_losses(self, logits, y, rows):
         if self.fallback != "corrected":
-            return self._row_losses(logits, y)
+            return super()._fallback_losses(logits, y, rows)
         # -log P(given label | x) under the corruption matrix; the trusted rows'
         # labels are true: plain cross-entropy.
         proba = torch.softmax(logits, dim=-1) @ self.corruption_.to(logits.dtype)
@@ -713,9 +716,6 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
 
     def _plain_weight(self, y):
         return None
-
-    def _fallback_losses(self, out, y, rows):
-        return self._row_losses(out, y)
 
     def _holdout_rows(self, out, y):
         """Per held-back row: minus its loss on its given target (robust to
