@@ -5,10 +5,10 @@ errors and interruption."""
 import numpy as np
 import pytest
 import torch
+from _reference import plain_accuracy
 from sklearn.datasets import load_digits, make_moons
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
-from skorch import NeuralNetClassifier
 
 from sk_l2rw import MLP, MetaReweightClassifier, MetaReweightNet, MetaReweightRegressor
 from sk_l2rw._base import _SELECTION_GUARD
@@ -42,24 +42,6 @@ def moons():
     return X_tr, np.where(trusted, y_tr, y_noisy), trusted, X_te, y_te
 
 
-def _plain_accuracy(X, y, X_te, y_te):
-    """Plain skorch training with the estimator's default net and budget."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = NeuralNetClassifier(
-            MLP(X.shape[1], len(np.unique(y)), (100,)),
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.Adam,
-            lr=1e-3,
-            max_epochs=50,
-            batch_size=128,
-            train_split=None,
-            iterator_train__shuffle=True,
-            verbose=0,
-        ).fit(X, y.astype(np.int64))
-    return float((net.predict(X_te) == y_te).mean())
-
-
 def _spy_folds(monkeypatch):
     """The selection round's fold nets of the next fits, as a list."""
     seen = []
@@ -83,7 +65,7 @@ def _out_of_fold(folds, attr):
 def test_defaults_do_no_harm_where_plain_training_is_good(moons, monkeypatch):
     X_tr, y_fit, trusted, X_te, y_te = moons
     folds = _spy_folds(monkeypatch)
-    plain = _plain_accuracy(X_tr, y_fit, X_te, y_te)
+    plain = plain_accuracy(X_tr, y_fit, X_te, y_te)
     clf = MetaReweightClassifier(random_state=0).fit(X_tr, y_fit, clean_mask=trusted)
     reweighted = MetaReweightClassifier(random_state=0, fallback=None)
     reweighted.fit(X_tr, y_fit, clean_mask=trusted)
@@ -132,14 +114,7 @@ def test_selection_scores_against_a_hand_computation(small, monkeypatch):
     # Each fold's nets score the rows they held back: recompute the
     # class-weighted accuracies and the standard error from those scores.
     X, y, mask = small
-    seen = []
-    original = MetaReweightClassifier._choose
-
-    def spy(self, folds):
-        seen.extend(folds)
-        return original(self, folds)
-
-    monkeypatch.setattr(MetaReweightClassifier, "_choose", spy)
+    seen = _spy_folds(monkeypatch)
     clf = MetaReweightClassifier(**SMALL).fit(X, y, clean_mask=mask)
     held = [net.holdout_ for net in seen]
     # The folds split the untrusted rows; trusted rows are never held back.

@@ -8,17 +8,15 @@ import copy
 import numpy as np
 import pytest
 import torch
+from _reference import plain_accuracy
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
-from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 
-from sk_l2rw import MLP, MetaReweightClassifier, MetaReweightNet
+from sk_l2rw import MetaReweightClassifier, MetaReweightNet
 from sk_l2rw.datasets import make_noisy_labels, split_trusted
-
-EPOCHS = 50  # the estimator default, as in the benchmark
 
 
 @pytest.fixture(scope="module")
@@ -42,27 +40,9 @@ def _sub_trusted(y, trusted, per_class):
     return out
 
 
-def _plain_accuracy(X, y, X_te, y_te):
-    """Plain skorch training with the estimator's default net and budget."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = NeuralNetClassifier(
-            MLP(X.shape[1], 10, (100,)),
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.Adam,
-            lr=1e-3,
-            max_epochs=EPOCHS,
-            batch_size=128,
-            train_split=None,
-            iterator_train__shuffle=True,
-            verbose=0,
-        ).fit(X, y.astype(np.int64))
-    return float((net.predict(X_te) == y_te).mean())
-
-
 def test_margin_over_plain_and_label_quality(noisy_digits):
     X_tr, y_tr, y_fit, trusted, X_te, y_te = noisy_digits
-    plain = _plain_accuracy(X_tr, y_fit, X_te, y_te)
+    plain = plain_accuracy(X_tr, y_fit, X_te, y_te)
     clf = MetaReweightClassifier(random_state=0)  # defaults: 50 epochs
     clf.fit(X_tr, y_fit, clean_mask=trusted)
     l2rw = clf.score(X_te, y_te)
@@ -88,7 +68,7 @@ def test_one_trusted_row_per_class(noisy_digits):
     # (The other 9 rows per class of the fixture's trusted set keep their true
     # labels as untrusted rows; the benchmark noises them.)
     one = _sub_trusted(y_tr, trusted, 1)
-    plain = _plain_accuracy(X_tr, y_fit, X_te, y_te)
+    plain = plain_accuracy(X_tr, y_fit, X_te, y_te)
     default = MetaReweightClassifier(random_state=0).fit(X_tr, y_fit, clean_mask=one)
     exact = MetaReweightClassifier(random_state=0, warmup_epochs=0, refine_epochs=0)
     exact.fit(X_tr, y_fit, clean_mask=one)
