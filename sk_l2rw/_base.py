@@ -12,16 +12,23 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy import sparse
+from skorch.callbacks import ProgressBar
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 from torch import nn
 
 from ._meta import METHODS
 from ._modules import _ACTIVATIONS, MLP
-from ._net import FALLBACKS, DivergedError
+from ._net import FALLBACKS, DivergedError, dense_rows
 
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -124,9 +131,16 @@ class MetaReweightBase(BaseEstimator):
         # A fit that diverged removes net_ but may leave other attributes behind.
         return hasattr(self, "net_")
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     # -- fitting ------------------------------------------------------------------
 
-    def _fit_common(self, X, y, clean_val, clean_mask, *, partial, classes=None):
+    def _fit_common(
+        self, X, y, clean_val, clean_mask, sample_weight=None, *, partial, classes=None
+    ):
         """``fit`` (``partial=False``) and ``partial_fit`` (one meta epoch)."""
         warm = hasattr(self, "net_") and (partial or self.warm_start)
         # Phases of this call: a fresh fit warms up; partial_fit is one meta epoch.
@@ -134,17 +148,23 @@ class MetaReweightBase(BaseEstimator):
         warmup, refine = (0, 0) if partial else self._phase_epochs(warm)
         fallback = self._fallback_plan(warm or partial, warmup)
         if not warm:
-            # A fresh fit that fails leaves no stale net behind new attributes.
-            self.__dict__.pop("net_", None)
+            # A fresh fit that fails leaves nothing of an earlier fit behind.
+            self._unfit()
         device = self._check_device()
         optimizer = self._check_optimizer()
         X, y = self._validate(X, y, reset=not warm)
+        n_rows = X.shape[0]
+        sample_weight = _check_weights(sample_weight, X)
         y = self._encode_targets(y, warm=warm, classes=classes)
         rng = check_random_state(self.random_state)
         if warm and clean_val is None and clean_mask is None:
-            X_train, y_train, trusted, rows = X, y, None, np.arange(len(X))
+            X_train, y_train, trusted, rows = X, y, None, np.arange(n_rows)
+            train_weight = sample_weight
         else:
-            X_train, y_train, trusted, rows = self._split_trusted(X, y, clean_val, clean_mask, rng)
+            X_train, y_train, trusted, rows, train_weight = self._split_trusted(
+                X, y, clean_val, clean_mask, rng, sample_weight
+            )
+        train_weight, trusted = _weights_in_use(train_weight, trusted)
         y_train, trusted = self._prepare_targets(y_train, trusted, warm=warm)
         seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
         if warm and seed is not None:
@@ -158,22 +178,31 @@ class MetaReweightBase(BaseEstimator):
                 # included) as a fit without a fallback would.
                 with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                     folds = self._selection_round(
-                        optimizer, device, X_train, y_train, trusted, fallback, warmup, refine
+                        optimizer,
+                        device,
+                        (X_train, y_train, train_weight),
+                        trusted,
+                        fallback,
+                        warmup,
+                        refine,
                     )
                 if folds[-1].interrupted_:
                     # skorch stops quietly on KeyboardInterrupt: the fit ends there,
                     # with the reweighted model of the fold it stopped in.
                     self.net_ = folds[-1]
                     self.history_ = self.net_.history
-                    self._record_rows(len(X), rows, [])
+                    self._record_rows(n_rows, rows, [])
                     return self
                 self.selected_, self.selection_ = self._choose(folds)
             if warm:
                 self.net_.set_params(lr=self.lr, batch_size=self.batch_size)
             else:
                 net = self._new_net(optimizer, device)
-                self._check_module_output(net, X[:2])
+                self._check_module_output(net, X)
                 self.net_ = net
+            if fallback is not None and self.verbose:
+                print(f"Final fit ({self.selected_} kind) on every row:")
+            self.net_.set_sample_weight(train_weight)
             if trusted is not None:
                 self.net_.set_trusted(*trusted)
             elif warm:
@@ -196,7 +225,7 @@ class MetaReweightBase(BaseEstimator):
                 raise
         self.history_ = self.net_.history
         self._warn_skipped_epochs(first_epoch)
-        self._record_rows(len(X), rows, folds)
+        self._record_rows(n_rows, rows, folds)
         return self
 
     def _record_rows(self, n_rows, rows, folds):
@@ -230,9 +259,12 @@ class MetaReweightBase(BaseEstimator):
         self.example_weights_[rows] = weights[: len(rows)]
         self._record_fit(n_rows, rows, records[: len(rows)])
 
-    def _selection_round(self, optimizer, device, X, y, trusted, fallback, warmup, refine):
+    def _selection_round(self, optimizer, device, train, trusted, fallback, warmup, refine):
         """Fit the selection round's nets, one per fold of the untrusted rows,
-        until one is interrupted (``interrupted_``); no callbacks."""
+        until one is interrupted (``interrupted_``). ``train`` is ``(X, y,
+        sample_weight)``. They print with ``verbose`` and show the
+        ``ProgressBar`` callbacks; other callbacks act on the final fit only."""
+        X, y, weight = train
         total, fallback_epochs = self.max_epochs, self.max_epochs - warmup
         n_folds = _SELECTION_FOLDS
         untrusted = np.setdiff1d(np.arange(len(y)), trusted[2])
@@ -241,9 +273,10 @@ class MetaReweightBase(BaseEstimator):
         fold[trusted[2]] = -1  # trusted rows: trained on in every fold
         nets = []
         for k in range(n_folds):
-            net = self._new_net(optimizer, device, callbacks=False)
-            self._check_module_output(net, X[:2])
+            net = self._new_net(optimizer, device, callbacks="display")
+            self._check_module_output(net, X)
             net.set_trusted(*trusted)
+            net.set_sample_weight(weight)
             net.stage_ = f" of the selection round's fold {k + 1} of {n_folds}"
             net.set_params(
                 max_epochs=total + fallback_epochs,
@@ -252,8 +285,13 @@ class MetaReweightBase(BaseEstimator):
                 fallback=fallback,
                 selection_epochs=fallback_epochs,
                 holdout=fold == k,
-                verbose=0,
             )
+            if self.verbose:
+                print(
+                    f"Selection round, fold {k + 1} of {n_folds}: the reweighted fit, then "
+                    f"{fallback_epochs} epochs of the fallback ({fallback}) from its warm-up, "
+                    f"on {int((fold != k).sum())} rows; {int((fold == k).sum())} held back."
+                )
             nets.append(net)
             try:
                 net.partial_fit(X, y, epochs=total + fallback_epochs)
@@ -274,7 +312,8 @@ class MetaReweightBase(BaseEstimator):
             key: np.concatenate([net.holdout_scores_[key] for net in folds])
             for key in ("reweighted", "fallback", "weight")
         }
-        w = scores["weight"] / scores["weight"].sum() if len(scores["weight"]) else None
+        total = scores["weight"].sum()
+        w = scores["weight"] / total if total > 0 else None
         selection = {"n_rows": len(scores["weight"]), "folds": len(folds)}
         selected = "reweighted"
         if w is not None:
@@ -366,7 +405,9 @@ class MetaReweightBase(BaseEstimator):
         for name in (*_FITTED, *self._fitted_extra):
             self.__dict__.pop(name, None)
 
-    def _new_net(self, optimizer, device, callbacks=True):
+    def _new_net(self, optimizer, device, callbacks="all"):
+        """A new initialised net; ``callbacks``: ``"all"`` of the estimator's,
+        or only the ``"display"`` ones (``ProgressBar``)."""
         module = self._build_module()
         net = self._net_class(
             module,
@@ -377,17 +418,25 @@ class MetaReweightBase(BaseEstimator):
             train_split=None,
             device=device,
             verbose=self.verbose,
-            callbacks=(
-                None
-                if self.callbacks is None or not callbacks
-                else copy.deepcopy(list(self.callbacks))
-            ),
+            callbacks=self._callbacks_copy(callbacks),
             meta_method=self.meta_method,
             clean_batch_size=self.clean_batch_size,
             **self._net_params(),
             **{f"optimizer__{k}": v for k, v in optimizer[1].items()},
         )
         return net.initialize()
+
+    def _callbacks_copy(self, which):
+        if self.callbacks is None:
+            return None
+        callbacks = copy.deepcopy(list(self.callbacks))
+        if which == "display":
+            callbacks = [
+                cb
+                for cb in callbacks
+                if isinstance(cb[1] if isinstance(cb, tuple) else cb, ProgressBar)
+            ]
+        return callbacks
 
     def _warn_skipped_epochs(self, first_epoch):
         epochs = [e for e in self.net_.history[first_epoch:] if "all_zero_batches" in e]
@@ -418,7 +467,9 @@ class MetaReweightBase(BaseEstimator):
     def _validate(self, X, y="no_validation", *, reset):
         try:
             y_params = {} if isinstance(y, str) and y == "no_validation" else self._validate_y
-            return validate_data(self, X, y, dtype=np.float32, reset=reset, **y_params)
+            return validate_data(
+                self, X, y, dtype=np.float32, accept_sparse="csr", reset=reset, **y_params
+            )
         except ValueError as exc:
             if "could not convert" not in str(exc):
                 raise
@@ -470,8 +521,10 @@ class MetaReweightBase(BaseEstimator):
         return module
 
     def _check_module_output(self, net, X):
+        """Check the module's output for the first two rows of ``X``."""
+        X = dense_rows(X, slice(0, 2))
         n_out = self._n_outputs()
-        out = net.eval_output(torch.as_tensor(np.array(X), device=net.device))
+        out = net.eval_output(torch.as_tensor(X, device=net.device))
         shape = tuple(getattr(out, "shape", ()))
         if not isinstance(out, torch.Tensor) or shape != (len(X), n_out):
             raise ValueError(
@@ -482,39 +535,53 @@ class MetaReweightBase(BaseEstimator):
 
     # -- the trusted set -------------------------------------------------------------
 
-    def _split_trusted(self, X, y, clean_val, clean_mask, rng):
-        """Training rows and targets, the trusted set, the rows of ``X`` trained on.
+    def _split_trusted(self, X, y, clean_val, clean_mask, rng, sample_weight=None):
+        """Training rows and targets, the trusted set, the rows of ``X``
+        trained on, and the training rows' sample weights.
 
-        The trusted set is ``(X_clean, y_clean, rows)``: ``rows`` are the
-        trusted rows' indices among the training rows (none when they are not
-        trained on).
+        The trusted set is ``(X_clean, y_clean, rows, weight)``: ``rows`` are
+        the trusted rows' indices among the training rows (none when they are
+        not trained on); ``weight`` their sample weights. Rows of
+        ``clean_val`` weigh 1; None stands for all 1.
         """
-        n = len(X)
+        n = X.shape[0]
+        sw = sample_weight
         if clean_val is not None and clean_mask is not None:
             raise ValueError("Pass either clean_val or clean_mask, not both.")
         if clean_val is not None:
             X_clean, y_clean = self._check_clean_val(clean_val)
             rows = np.arange(n)
-            if self.train_on_clean:
-                trusted = X_clean, y_clean, np.arange(n, n + len(y_clean))
-                return np.concatenate([X, X_clean]), np.concatenate([y, y_clean]), trusted, rows
-            return X, y, (X_clean, y_clean, np.arange(0)), rows
+            trusted = X_clean, y_clean, np.arange(0), None
+            if not self.train_on_clean:
+                return X, y, trusted, rows, sw
+            trusted = X_clean, y_clean, np.arange(n, n + len(y_clean)), None
+            if sw is not None:
+                sw = np.concatenate([sw, np.ones(len(y_clean))])
+            X_train = _vstack(X, X_clean)
+            return X_train, np.concatenate([y, y_clean]), trusted, rows, sw
         if clean_mask is not None:
             mask = _check_clean_mask(clean_mask, n)
             X_clean, y_clean = X[mask], y[mask]
+            w_clean = None if sw is None else sw[mask]
             self._check_trusted_coverage(y_clean, "clean_mask")
             if self.train_on_clean:
-                return X, y, (X_clean, y_clean, np.flatnonzero(mask)), np.arange(n)
+                trusted = X_clean, y_clean, np.flatnonzero(mask), w_clean
+                return X, y, trusted, np.arange(n), sw
             rows = np.flatnonzero(~mask)
-            return X[rows], y[rows], (X_clean, y_clean, np.arange(0)), rows
-        picked, what = self._sample_trusted(y, rng)
+            trusted = X_clean, y_clean, np.arange(0), w_clean
+            return X[rows], y[rows], trusted, rows, None if sw is None else sw[rows]
+        # Rows of weight 0 are left out of the sample.
+        eligible = np.arange(n) if sw is None else np.flatnonzero(sw > 0)
+        picked, what = self._sample_trusted(y[eligible], rng)
+        picked = eligible[picked]
         warnings.warn(
             f"No trusted set given (clean_val or clean_mask): {what} is used as the "
             "trusted set. This helps with class imbalance but not with noisy labels.",
             UserWarning,
             stacklevel=5,
         )
-        return X, y, (X[picked], y[picked], picked), np.arange(n)
+        w_clean = None if sw is None else sw[picked]
+        return X, y, (X[picked], y[picked], picked, w_clean), np.arange(n), sw
 
     def _check_clean_val(self, clean_val):
         if not isinstance(clean_val, (tuple, list)) or len(clean_val) != 2:
@@ -529,7 +596,7 @@ class MetaReweightBase(BaseEstimator):
             X_clean = self._validate(X_clean, reset=False)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"clean_val[0] (X_clean): {exc}") from None
-        y_clean = self._check_clean_targets(y_clean, len(X_clean))
+        y_clean = self._check_clean_targets(y_clean, X_clean.shape[0])
         self._check_trusted_coverage(y_clean, "clean_val")
         return X_clean, y_clean
 
@@ -543,6 +610,51 @@ class MetaReweightBase(BaseEstimator):
         keeps the previous trusted set.
         """
         return y_train, trusted
+
+
+def _check_weights(sample_weight, X):
+    """``sample_weight`` as a float64 array, one non-negative finite weight per
+    row of ``X``, not all 0; or None. Errors name ``sample_weight``."""
+    if sample_weight is None:
+        return None
+    n = X.shape[0]
+    try:
+        weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    except ValueError as exc:
+        if "sample_weight" not in str(exc):
+            raise ValueError(f"sample_weight: {exc}") from None
+        raise
+    if weight.shape != (n,):
+        raise ValueError(f"sample_weight must have one weight per row of X ({n}); got {weight.shape}.")
+    if not weight.any():
+        raise ValueError("sample_weight is 0 on every row: there is nothing to fit.")
+    return weight
+
+
+def _weights_in_use(train_weight, trusted):
+    """The training and trusted sample weights as the net takes them: None
+    where they are all equal (every loss the fit takes is a weighted mean over
+    one set of rows, so a constant weight changes nothing), after checking
+    that the trusted rows do not all weigh 0."""
+    if trusted is not None and trusted[3] is not None:
+        w_clean = trusted[3]
+        if not w_clean.any():
+            raise ValueError(
+                "sample_weight is 0 on every trusted row: the trusted loss would be "
+                "undefined. Give some trusted rows a positive weight."
+            )
+        if np.all(w_clean == w_clean[0]):
+            trusted = (*trusted[:3], None)
+    if train_weight is not None and np.all(train_weight == train_weight[0]):
+        train_weight = None
+    return train_weight, trusted
+
+
+def _vstack(X, X_clean):
+    """``X`` with the rows of ``X_clean`` below (sparse CSR if either is)."""
+    if sparse.issparse(X) or sparse.issparse(X_clean):
+        return sparse.vstack([X, X_clean], format="csr", dtype=np.float32)
+    return np.concatenate([X, X_clean])
 
 
 def _fold_mean(folds, values):

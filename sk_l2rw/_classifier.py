@@ -269,7 +269,7 @@ default="adam"
     _output_kind = "logits"
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, clean_val=None, clean_mask=None):
+    def fit(self, X, y, *, sample_weight=None, clean_val=None, clean_mask=None):
         """Fit the network, reweighting every batch against the trusted set.
 
         With ``warm_start=True`` and a fitted net, training continues from it
@@ -278,10 +278,19 @@ default="adam"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features (numeric).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features (numeric). A SciPy sparse matrix or array is
+            densified a batch at a time.
         y : array-like of shape (n_samples,)
             Training labels, possibly noisy.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row of ``X``: its loss is multiplied
+            by it in every phase (the selection round and its scores
+            included), its meta score too, and the trusted rows' weights
+            weight the trusted loss. Each loss is a weighted mean over a
+            batch, so a weight of 2 counts a row twice within its batch, and
+            weights that are all equal change nothing. Rows of ``clean_val``
+            weigh 1. Requested by metadata routing like ``clean_mask``.
         clean_val : tuple (X_clean, y_clean), default=None
             A separate trusted set in the feature space of ``X``, with labels
             among those of ``y``.
@@ -293,10 +302,12 @@ default="adam"
         self : MetaReweightClassifier
             The fitted estimator.
         """
-        return self._fit_common(X, y, clean_val, clean_mask, partial=False)
+        return self._fit_common(X, y, clean_val, clean_mask, sample_weight, partial=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, *, classes=None, clean_val=None, clean_mask=None):
+    def partial_fit(
+        self, X, y, *, classes=None, sample_weight=None, clean_val=None, clean_mask=None
+    ):
         """Train one more epoch (a meta epoch).
 
         The first call builds the net as ``fit`` does. Later calls continue
@@ -305,13 +316,16 @@ default="adam"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features (numeric).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features (numeric). A SciPy sparse matrix or array is
+            densified a batch at a time.
         y : array-like of shape (n_samples,)
             Training labels, possibly noisy.
         classes : array-like of shape (n_classes,), default=None
             Every class, on the first call, when ``y`` may not show them all.
             Ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row of ``X``, as in :meth:`fit`.
         clean_val : tuple (X_clean, y_clean), default=None
             A separate trusted set, as in :meth:`fit`.
         clean_mask : array-like of bool, shape (n_samples,), default=None
@@ -322,14 +336,16 @@ default="adam"
         self : MetaReweightClassifier
             The estimator, trained one more epoch.
         """
-        return self._fit_common(X, y, clean_val, clean_mask, partial=True, classes=classes)
+        return self._fit_common(
+            X, y, clean_val, clean_mask, sample_weight, partial=True, classes=classes
+        )
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns
@@ -343,7 +359,7 @@ default="adam"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns

@@ -7,6 +7,11 @@ trusted loss after a virtual SGD step on ``sum_i eps_i l_i`` at ``eps = 0``
 (the virtual learning rate cancels in the normalisation). Then the gradient of
 ``sum_i w_i l_i`` is left in the parameters' ``.grad`` for the optimizer.
 
+With sample weights ``s_i`` (and ``s_j`` on the trusted rows), the virtual step
+is on ``sum_i eps_i s_i l_i`` and the trusted loss is the ``s``-weighted mean,
+so ``u_i`` becomes ``s_i u_i``: a row of weight 2 counts as the row twice in
+the batch, on either side.
+
 Three exact ways to get ``u``, which agree to float tolerance:
 
 - ``"fast"``: per-layer closed form for ``Sequential`` stacks of ``Linear``
@@ -118,7 +123,18 @@ def resolve_method(module, method):
     return method
 
 
-def meta_step(module, x, y, xc, yc, *, method="auto", loss_fn=cross_entropy):
+def meta_step(
+    module,
+    x,
+    y,
+    xc,
+    yc,
+    *,
+    method="auto",
+    loss_fn=cross_entropy,
+    sample_weight=None,
+    clean_weight=None,
+):
     """Compute the example weights and leave the weighted gradient in ``.grad``.
 
     ``module`` must be in the mode wanted for training (``module.train()``) and
@@ -139,6 +155,12 @@ def meta_step(module, x, y, xc, yc, *, method="auto", loss_fn=cross_entropy):
         ``"fast"`` is trusted here: check it once with :func:`resolve_method`.
     loss_fn : callable
         ``loss_fn(logits, y)`` returning one loss per row.
+    sample_weight : torch.Tensor or None
+        Non-negative weights of the ``n`` training rows (None: all 1). They
+        multiply the raw scores before the normalisation.
+    clean_weight : torch.Tensor or None
+        Non-negative weights of the ``m`` trusted rows, with a positive sum
+        (None: all 1): the trusted loss is their weighted mean.
 
     Returns
     -------
@@ -147,7 +169,25 @@ def meta_step(module, x, y, xc, yc, *, method="auto", loss_fn=cross_entropy):
     if method not in ("fast", "general", "recipe"):
         method = resolve_method(module, method)
     step = {"fast": _fast_step, "general": _general_step, "recipe": _recipe_step}[method]
-    return step(module, x, y, xc, yc, loss_fn)
+    return step(module, x, y, xc, yc, loss_fn, _Weights(sample_weight, clean_weight))
+
+
+class _Weights(NamedTuple):
+    """A step's sample weights: training rows', trusted rows' (None: all 1)."""
+
+    train: torch.Tensor | None
+    clean: torch.Tensor | None
+
+    def clean_mean(self, losses):
+        """The trusted loss: the (weighted) mean of the trusted rows' losses."""
+        if self.clean is None:
+            return losses.mean()
+        w = self.clean.to(losses.dtype)
+        return (losses * w).sum() / w.sum()
+
+    def scale(self, u):
+        """The raw scores of the weighted virtual step."""
+        return u if self.train is None else u * self.train.to(u.dtype)
 
 
 @contextmanager
@@ -184,20 +224,20 @@ def _set_grads(params, grads):
             p.grad = g.detach() if p.grad is None else p.grad + g.detach()
 
 
-def _weighted_update(params, u, losses):
+def _weighted_update(params, u, losses, sw):
     """Normalise the scores; leave the weighted loss's gradient in ``.grad``."""
-    weights = normalise(u.detach())
+    weights = normalise(sw.scale(u.detach()))
     if weights.sum() > 0:
         _set_grads(params, torch.autograd.grad((weights * losses).sum(), params, allow_unused=True))
     return weights
 
 
-def _general_step(module, x, y, xc, yc, loss_fn):
+def _general_step(module, x, y, xc, yc, loss_fn, sw):
     params = _params(module)
     logits = module(x)
     losses = loss_fn(logits, y)
     with frozen_buffers(module):
-        clean_loss = loss_fn(module(xc), yc).mean()
+        clean_loss = sw.clean_mean(loss_fn(module(xc), yc))
     v = torch.autograd.grad(clean_loss, params, allow_unused=True)
     eps = torch.zeros_like(losses, requires_grad=True)
     grads = torch.autograd.grad((eps * losses).sum(), params, create_graph=True, allow_unused=True)
@@ -206,11 +246,11 @@ def _general_step(module, x, y, xc, yc, loss_fn):
         u = torch.zeros_like(losses)  # no parameter connects the two losses
     else:
         u = torch.autograd.grad(dot, eps)[0]
-    weights = _weighted_update(params, u, losses)
+    weights = _weighted_update(params, u, losses, sw)
     return MetaStep(weights, losses.detach(), clean_loss.detach(), logits.detach())
 
 
-def _recipe_step(module, x, y, xc, yc, loss_fn):
+def _recipe_step(module, x, y, xc, yc, loss_fn, sw):
     named = {k: p for k, p in module.named_parameters() if p.requires_grad}
     logits = module(x)
     losses = loss_fn(logits, y)
@@ -221,10 +261,10 @@ def _recipe_step(module, x, y, xc, yc, loss_fn):
     # Virtual SGD step with rate 1: the rate cancels in the normalisation.
     virtual = {k: p if g is None else p - g for (k, p), g in zip(named.items(), grads)}
     with frozen_buffers(module):
-        clean_virtual = loss_fn(functional_call(module, virtual, (xc,)), yc).mean()
+        clean_virtual = sw.clean_mean(loss_fn(functional_call(module, virtual, (xc,)), yc))
     (d_eps,) = torch.autograd.grad(clean_virtual, eps, allow_unused=True)
     u = torch.zeros_like(losses) if d_eps is None else -d_eps
-    weights = _weighted_update(list(named.values()), u, losses)
+    weights = _weighted_update(list(named.values()), u, losses, sw)
     # At eps = 0 the virtual parameters equal theta, so this is L_c(theta).
     return MetaStep(weights, losses.detach(), clean_virtual.detach(), logits.detach())
 
@@ -251,7 +291,7 @@ def _taped_forward(leaves, x):
     return x, inputs, outputs
 
 
-def _fast_step(module, x, y, xc, yc, loss_fn):
+def _fast_step(module, x, y, xc, yc, loss_fn, sw):
     n = x.shape[0]
     leaves = list(_leaves(module))
     layers = [leaf for leaf in leaves if isinstance(leaf, nn.Linear)]
@@ -262,14 +302,14 @@ def _fast_step(module, x, y, xc, yc, loss_fn):
         losses = loss_fn(logits, y)
         g_t = torch.autograd.grad(losses.sum(), z_t)
         out_c, a_c, z_c = _taped_forward(leaves, xc)
-        clean_loss = loss_fn(out_c, yc).mean()
+        clean_loss = sw.clean_mean(loss_fn(out_c, yc))
         g_c = torch.autograd.grad(clean_loss, z_c)
     else:
         # Rows are independent through Linear and elementwise layers: one
         # forward and one backward over both sets give every a_i and g_i.
         out, a, z = _taped_forward(leaves, torch.cat([x, xc]))
         all_losses = loss_fn(out, torch.cat([y, yc]))
-        logits, losses, clean_loss = out[:n], all_losses[:n], all_losses[n:].mean()
+        logits, losses, clean_loss = out[:n], all_losses[:n], sw.clean_mean(all_losses[n:])
         g = torch.autograd.grad(losses.sum() + clean_loss, z)
         a_t, a_c = [t[:n] for t in a], [t[n:] for t in a]
         g_t, g_c = [t[:n] for t in g], [t[n:] for t in g]
@@ -278,7 +318,7 @@ def _fast_step(module, x, y, xc, yc, loss_fn):
         _layer_scores(at, gt, ac, gc, has_bias=layer.bias is not None)
         for layer, at, gt, ac, gc in zip(layers, a_t, g_t, a_c, g_c)
     )
-    weights = normalise(u)
+    weights = normalise(sw.scale(u))
     if weights.sum() > 0:
         for layer, at, gt in zip(layers, a_t, g_t):
             gw = gt * weights[:, None]

@@ -18,6 +18,7 @@ import copy
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import sparse
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset, unpack_data
@@ -70,14 +71,31 @@ class BatchDataset(Dataset):
 
     skorch's default Dataset is indexed row by row and collated, which costs
     more than a small network's whole train step; ``__getitems__`` (used by
-    torch's DataLoader when present) takes the batch's rows in one go.
+    torch's DataLoader when present) takes the batch's rows in one go. A
+    SciPy sparse ``X`` (CSR) is densified a batch at a time, never whole.
     """
 
     def __getitems__(self, indices):
         idx = torch.as_tensor(indices)
-        X = torch.as_tensor(self.X)[idx]
+        X = rows_tensor(self.X, indices)
         y = torch.zeros(len(idx)) if self.y is None else torch.as_tensor(self.y)[idx]
         return X, y
+
+
+def dense_rows(X, rows=slice(None)):
+    """Rows of an array or SciPy sparse matrix as a dense ndarray."""
+    part = X[rows]
+    return part.toarray() if sparse.issparse(part) else np.asarray(part)
+
+
+def rows_tensor(X, rows=slice(None), device="cpu"):
+    """Rows of an array or sparse matrix as a dense tensor (a view for a dense
+    array and a slice)."""
+    if sparse.issparse(X):
+        return torch.as_tensor(dense_rows(X, rows), device=device)
+    if not isinstance(rows, slice):
+        rows = torch.as_tensor(rows)
+    return torch.as_tensor(X)[rows].to(device)
 
 
 def _batch_collate(batch):
@@ -85,20 +103,29 @@ def _batch_collate(batch):
     return batch
 
 
-def trusted_class_weight(trusted_y, y, n_classes, device="cpu"):
+def trusted_class_weight(trusted_y, y, n_classes, device="cpu", trusted_weight=None, weight=None):
     """Per-class loss weights bringing the class shares of ``y`` to the trusted set's.
 
-    ``trusted_y`` and ``y`` are integer-encoded labels (arrays or tensors).
-    Returns a float32 tensor of length ``n_classes`` on ``device`` (0 for a
-    class absent from ``y``), or None when the trusted set lacks a class (its
-    shares then say nothing of that class).
+    ``trusted_y`` and ``y`` are integer-encoded labels (arrays or tensors);
+    ``trusted_weight`` and ``weight`` their rows' sample weights (None: all
+    1), so the shares are of weight, not of rows. Returns a float32 tensor of
+    length ``n_classes`` on ``device`` (0 for a class absent from ``y``), or
+    None when the trusted set lacks a class (its shares then say nothing of
+    that class).
     """
-    trusted = np.bincount(np.asarray(torch.as_tensor(trusted_y).cpu()), minlength=n_classes)
-    if not trusted.all():
+    trusted = np.bincount(
+        _numpy(trusted_y), weights=_numpy(trusted_weight), minlength=n_classes
+    ).astype(np.float64)
+    if not (trusted > 0).all():
         return None
-    train = np.bincount(np.asarray(y), minlength=n_classes) / max(len(y), 1)
+    train = np.bincount(np.asarray(y), weights=_numpy(weight), minlength=n_classes)
+    train = train / max(train.sum(), 1e-300)
     weight = np.where(train > 0, (trusted / trusted.sum()) / np.maximum(train, 1e-12), 0.0)
     return torch.as_tensor(weight, dtype=torch.float32, device=device)
+
+
+def _numpy(values):
+    return None if values is None else np.asarray(torch.as_tensor(values).cpu())
 
 
 def label_margin(logits, y):
@@ -180,11 +207,16 @@ class _PhasedMetaNet:
     cuda_dependent_attributes_ = [
         "trusted_X_",
         "trusted_y_",
+        "trusted_w_",
         "plain_class_weight_",
-        "holdout_X_",
         "holdout_y_",
         "corruption_",
     ]
+    # Rows evaluated at a time where a whole set is (held-back rows): a sparse
+    # matrix is densified this many rows at a time.
+    _eval_chunk = 1024
+    # The training rows' sample weights (None: all 1), set by set_sample_weight.
+    sample_weight_ = None
     # Whether warm-up epochs count in the per-row record (else meta epochs only).
     _record_warmup = True
     # Where the net is in the estimator's fit, for messages ("" for the final fit).
@@ -229,17 +261,45 @@ class _PhasedMetaNet:
             ("print_log", PhasePrintLog()),
         ]
 
-    def set_trusted(self, X, y, rows=()):
-        """Store the trusted set (float features, integer labels).
+    def set_trusted(self, X, y, rows=(), weight=None):
+        """Store the trusted set (float features, dense or sparse; integer labels).
 
         ``rows`` are the indices of the trusted rows among the training rows,
-        if they are trained on: the refinement keeps them all.
+        if they are trained on: the refinement keeps them all. ``weight``: the
+        trusted rows' sample weights, which weight the trusted loss (None: all
+        1). The trusted set is small and held dense.
         """
-        self.trusted_X_ = to_tensor(X, device=self.device)
+        self.trusted_X_ = rows_tensor(X, device=self.device)
         self.trusted_y_ = to_tensor(y, device=self.device)
+        self.trusted_w_ = None if weight is None else to_tensor(weight, device=self.device)
         self.trusted_rows_ = np.asarray(rows, dtype=np.int64)
         self._trusted_order = None
         return self
+
+    def set_sample_weight(self, weight):
+        """Store the sample weights of the next call's training rows (None: all 1).
+
+        Each row's loss is multiplied by its weight in every phase, and its
+        meta score by it in meta steps (see :func:`._meta.meta_step`).
+        """
+        self.sample_weight_ = None if weight is None else np.asarray(weight, dtype=np.float64)
+        return self
+
+    def _row_weights(self, rows):
+        """The sample weights of training rows ``rows`` as a tensor (None: all 1)."""
+        if self.sample_weight_ is None:
+            return None
+        return torch.as_tensor(self.sample_weight_[rows], device=self.device)
+
+    def eval_rows(self, X, rows=slice(None)):
+        """The module's outputs (eval mode) for rows of ``X`` (array or sparse),
+        ``_eval_chunk`` rows at a time."""
+        rows = np.arange(X.shape[0])[rows]
+        outs = [
+            self.eval_output(rows_tensor(X, rows[i : i + self._eval_chunk], device=self.device))
+            for i in range(0, len(rows), self._eval_chunk)
+        ]
+        return torch.cat(outs) if outs else self.eval_output(rows_tensor(X, rows[:0], self.device))
 
     def initialize_module(self):
         super().initialize_module()
@@ -314,8 +374,9 @@ class _PhasedMetaNet:
         if phase == "meta":
             self.plain_class_weight_ = None
             return
-        y = self.y_train_ if sampler.rows is None else self.y_train_[sampler.rows]
-        self.plain_class_weight_ = self._plain_weight(y)
+        rows = slice(None) if sampler.rows is None else sampler.rows
+        weight = None if self.sample_weight_ is None else self.sample_weight_[rows]
+        self.plain_class_weight_ = self._plain_weight(self.y_train_[rows], weight)
 
     # -- the selection round: the reweighted model or the fallback ------------
 
@@ -341,16 +402,17 @@ class _PhasedMetaNet:
         fallback and under the reweighted model (``holdout_scores_``: the
         task's per-row score of both and the row's weight), and its record
         under the reweighted model (``holdout_record_``), which the net keeps."""
-        fallback_out = self.eval_output(self.holdout_X_)
+        fallback_out = self.eval_rows(self.holdout_X_)
         self._load_state(self.main_state_)
         self.main_state_ = self.fork_state_ = None
-        main_out = self.eval_output(self.holdout_X_)
+        main_out = self.eval_rows(self.holdout_X_)
+        self.holdout_X_ = None
         self.holdout_record_ = self._row_record(main_out, self.holdout_y_).cpu().numpy()
         self.holdout_fallback_record_ = (
             self._row_record(fallback_out, self.holdout_y_).cpu().numpy()
         )
-        main, weight = self._holdout_rows(main_out, self.holdout_y_)
-        fallback, _ = self._holdout_rows(fallback_out, self.holdout_y_)
+        main, weight = self._holdout_rows(main_out, self.holdout_y_, self.holdout_w_)
+        fallback, _ = self._holdout_rows(fallback_out, self.holdout_y_, self.holdout_w_)
         self.holdout_scores_ = {
             "reweighted": main.cpu().numpy(),
             "fallback": fallback.cpu().numpy(),
@@ -360,7 +422,12 @@ class _PhasedMetaNet:
     # -- skorch hooks ---------------------------------------------------------
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        n_rows = len(X)
+        n_rows = X.shape[0]
+        if self.sample_weight_ is not None and len(self.sample_weight_) != n_rows:
+            raise ValueError(
+                f"The net has {len(self.sample_weight_)} sample weights for {n_rows} "
+                "training rows; call set_sample_weight with one per row (or None)."
+            )
         self.iterator_train__sampler.n_rows = n_rows
         self.y_train_ = np.asarray(y)
         self.first_epoch_ = len(self.history)
@@ -383,12 +450,15 @@ class _PhasedMetaNet:
         self.fork_state_ = self.main_state_ = None
         self.holdout_record_ = None
         self.holdout_scores_ = None
+        self.holdout_w_ = None
         if self.fallback is not None and self.selection_epochs:
             if self.holdout is not None:
                 self.holdout_ = np.asarray(self.holdout, dtype=bool) & ~self.trusted_row_mask_
             held = np.flatnonzero(self.holdout_)
-            self.holdout_X_ = to_tensor(np.asarray(X)[held], device=self.device)
+            # Kept as given (dense or sparse) and evaluated in chunks at the end.
+            self.holdout_X_ = X[held]
             self.holdout_y_ = to_tensor(self.y_train_[held], device=self.device)
+            self.holdout_w_ = self._row_weights(held)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -403,16 +473,18 @@ class _PhasedMetaNet:
         self.epoch_start_sums_ = self.weight_sums_.copy(), self.margin_sums_.copy()
 
     def _trusted_batch(self):
+        """A trusted batch: features, labels, sample weights (None: all 1)."""
         n = len(self.trusted_y_)
         size = self.batch_size if self.clean_batch_size is None else self.clean_batch_size
+        w = self.trusted_w_
         if size is None or size >= n:
-            return self.trusted_X_, self.trusted_y_
+            return self.trusted_X_, self.trusted_y_, w
         # Cycle through shuffled minibatches of the trusted set.
         if not self._trusted_order:
             perm = torch.randperm(n).tolist()
             self._trusted_order = [perm[i : i + size] for i in range(0, n - size + 1, size)]
         idx = torch.as_tensor(self._trusted_order.pop(), device=self.trusted_y_.device)
-        return self.trusted_X_[idx], self.trusted_y_[idx]
+        return self.trusted_X_[idx], self.trusted_y_[idx], None if w is None else w[idx]
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
@@ -424,9 +496,17 @@ class _PhasedMetaNet:
             return self._plain_step(x, y, rows, self._fallback_losses)
         if self.phase_ != "meta":
             return self._plain_step(x, y, rows)
-        xc, yc = self._trusted_batch()
+        xc, yc, wc = self._trusted_batch()
         step = meta_step(
-            self.module_, x, y, xc, yc, method=self.meta_method_, loss_fn=self._row_losses
+            self.module_,
+            x,
+            y,
+            xc,
+            yc,
+            method=self.meta_method_,
+            loss_fn=self._row_losses,
+            sample_weight=self._row_weights(rows),
+            clean_weight=wc,
         )
         loss = step.losses.mean()
         self._check_finite(torch.stack([loss, step.clean_loss.to(loss.dtype)]).max())
@@ -448,17 +528,21 @@ class _PhasedMetaNet:
 
     def _plain_step(self, x, y, rows, row_losses=None):
         """A plain step (every phase but meta): mean loss (``row_losses``, by
-        default the task's loss), classes weighted as ``plain_class_weight_``
-        (unweighted when None)."""
+        default the task's loss), each row weighted by its sample weight and
+        its class's ``plain_class_weight_`` (unweighted when None)."""
         logits = self.module_(x)
         if row_losses is None:
             losses = self._row_losses(logits, y)
         else:
             losses = row_losses(logits, y, rows)
-        if self.plain_class_weight_ is None:
+        w = self._row_weights(rows)
+        if self.plain_class_weight_ is not None:
+            cw = self.plain_class_weight_[y]
+            w = cw if w is None else cw * w.to(cw.dtype)
+        if w is None:
             objective = losses.mean()
         else:
-            w = self.plain_class_weight_[y]
+            w = w.to(losses.dtype)
             objective = (losses * w).sum() / w.sum().clamp_min(1e-12)
         loss = losses.detach().mean()
         self._check_finite(loss)
@@ -469,9 +553,13 @@ class _PhasedMetaNet:
         return {"loss": loss, "y_pred": logits.detach()}
 
     def _clean_loss(self):
-        """The trusted batch's mean loss under the current parameters, in eval mode."""
-        xc, yc = self._trusted_batch()
-        return self._row_losses(self.eval_output(xc), yc).mean().item()
+        """The trusted batch's (weighted) mean loss under the current parameters, in eval mode."""
+        xc, yc, wc = self._trusted_batch()
+        losses = self._row_losses(self.eval_output(xc), yc)
+        if wc is None:
+            return losses.mean().item()
+        wc = wc.to(losses.dtype)
+        return ((losses * wc).sum() / wc.sum()).item()
 
     def eval_output(self, x):
         """The module's output for the tensor ``x`` in eval mode, without gradients;
@@ -587,8 +675,10 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
     def _keep(self, margins):
         return margins > 0
 
-    def _plain_weight(self, y):
-        return trusted_class_weight(self.trusted_y_, y, len(self.classes_), self.device)
+    def _plain_weight(self, y, weight=None):
+        return trusted_class_weight(
+            self.trusted_y_, y, len(self.classes_), self.device, self.trusted_w_, weight
+        )
 
     def _fallback_setup(self):
         if self.fallback != "corrected":
@@ -598,11 +688,12 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
         # trusted rows of class i, an estimate of P(given label | true class i).
         proba = torch.softmax(self.eval_output(self.trusted_X_).float(), dim=-1)
         n_classes = len(self.classes_)
+        w = torch.ones_like(proba[:, 0]) if self.trusted_w_ is None else self.trusted_w_.float()
         C = torch.eye(n_classes, device=proba.device)
         for c in range(n_classes):
-            rows = self.trusted_y_ == c
+            rows = (self.trusted_y_ == c) & (w > 0)
             if rows.any():
-                C[c] = proba[rows].mean(dim=0)
+                C[c] = (proba[rows] * w[rows, None]).sum(dim=0) / w[rows].sum()
         self.corruption_ = C
 
     def _fallback_losses(self, logits, y, rows):
@@ -615,12 +706,14 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
         trusted = torch.as_tensor(self.trusted_row_mask_[rows], device=logits.device)
         return torch.where(trusted, self._row_losses(logits, y), corrected)
 
-    def _holdout_rows(self, logits, y):
+    def _holdout_rows(self, logits, y, weight=None):
         """Per held-back row: right (1) or wrong (0) on its given label, and its
-        class's weight to the trusted set's share (the plain steps' weights)."""
+        weight: its class's weight to the trusted set's share (the plain
+        steps' weights) times its sample weight."""
         right = (logits.argmax(dim=1) == y).to(torch.float64)
-        w = self._plain_weight(y)
-        return right, torch.ones_like(right) if w is None else w[y].to(torch.float64)
+        w = self._plain_weight(y, weight)
+        w = torch.ones_like(right) if w is None else w[y].to(torch.float64)
+        return right, w if weight is None else w * weight.to(torch.float64)
 
 
 def _squared_error(out, y):
@@ -706,20 +799,25 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
 
     def _keep(self, records):
         residuals = -records
-        if len(self.trusted_rows_):
-            return trusted_keep(residuals, residuals[self.trusted_rows_])
+        rows = self.trusted_rows_
+        if self.sample_weight_ is not None:
+            rows = rows[self.sample_weight_[rows] > 0]  # a row of weight 0 is left out
+        if len(rows):
+            return trusted_keep(residuals, residuals[rows])
         # The trusted rows are not trained on (train_on_clean=False, or a warm
         # start keeping an earlier trusted set): their residuals now instead.
         out = self.eval_output(self.trusted_X_)
         trusted = -self._row_record(out, self.trusted_y_).cpu().numpy()
+        if self.trusted_w_ is not None:
+            trusted = trusted[self.trusted_w_.cpu().numpy() > 0]
         return trusted_keep(residuals, trusted)
 
-    def _plain_weight(self, y):
+    def _plain_weight(self, y, weight=None):
         return None
 
-    def _holdout_rows(self, out, y):
+    def _holdout_rows(self, out, y, weight=None):
         """Per held-back row: minus its loss on its given target (robust to
         corrupted ones when the loss is ``"huber"`` or ``"absolute_error"``),
-        and weight 1."""
+        and its sample weight (1 without)."""
         score = -self._row_losses(out, y).detach().to(torch.float64)
-        return score, torch.ones_like(score)
+        return score, torch.ones_like(score) if weight is None else weight.to(torch.float64)

@@ -176,15 +176,24 @@ verbose
         self.loss = loss
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, clean_val=None, clean_mask=None):
+    def fit(self, X, y, *, sample_weight=None, clean_val=None, clean_mask=None):
         """Fit the network, reweighting every batch against the trusted rows.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features (numeric).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features (numeric). A SciPy sparse matrix or array is
+            densified a batch at a time.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Training targets, possibly corrupted.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row of ``X``: its loss is multiplied
+            by it in every phase (the selection round and its scores
+            included), its meta score too, and the trusted rows' weights
+            weight the trusted loss. Each loss is a weighted mean over a
+            batch, so a weight of 2 counts a row twice within its batch, and
+            weights that are all equal change nothing. Rows of ``clean_val``
+            weigh 1. Requested by metadata routing like ``clean_mask``.
         clean_val : tuple (X_clean, y_clean), default=None
             A separate trusted set in the feature space of ``X``.
         clean_mask : array-like of bool, shape (n_samples,), default=None
@@ -195,10 +204,10 @@ verbose
         self : MetaReweightRegressor
             The fitted estimator.
         """
-        return self._fit_common(X, y, clean_val, clean_mask, partial=False)
+        return self._fit_common(X, y, clean_val, clean_mask, sample_weight, partial=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, *, clean_val=None, clean_mask=None):
+    def partial_fit(self, X, y, *, sample_weight=None, clean_val=None, clean_mask=None):
         """Train one more epoch (a meta epoch).
 
         The first call builds the net as ``fit`` does; later calls continue
@@ -207,10 +216,13 @@ verbose
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features (numeric).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features (numeric). A SciPy sparse matrix or array is
+            densified a batch at a time.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Training targets, possibly corrupted.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row of ``X``, as in :meth:`fit`.
         clean_val : tuple (X_clean, y_clean), default=None
             A separate trusted set, as in :meth:`fit`.
         clean_mask : array-like of bool, shape (n_samples,), default=None
@@ -221,14 +233,14 @@ verbose
         self : MetaReweightRegressor
             The estimator, trained one more epoch.
         """
-        return self._fit_common(X, y, clean_val, clean_mask, partial=True)
+        return self._fit_common(X, y, clean_val, clean_mask, sample_weight, partial=True)
 
     def predict(self, X):
         """Predicted targets, in the units of ``y``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns
@@ -301,15 +313,17 @@ verbose
         return rng.permutation(len(y))[:n], f"a random sample of {n} training rows"
 
     def _prepare_targets(self, y_train, trusted, *, warm):
-        """Scale the targets by the trusted rows' mean and std (a warm start keeps its scale)."""
+        """Scale the targets by the trusted rows' mean and std, weighted by their
+        sample weights (a warm start keeps its scale)."""
         if trusted is not None:
-            X_clean, y_clean, rows = trusted
+            X_clean, y_clean, rows, weight = trusted
             if len(y_clean) < 2:
                 raise ValueError(
                     "The trusted set must have at least 2 rows to set the target scale; "
                     f"got {len(y_clean)}."
                 )
-            scale = y_clean.std(axis=0)
+            mean = np.average(y_clean, axis=0, weights=weight)
+            scale = np.sqrt(np.average((y_clean - mean) ** 2, axis=0, weights=weight))
             if np.any(scale == 0):
                 raise ValueError(
                     "The trusted targets are constant (for outputs "
@@ -317,8 +331,8 @@ verbose
                     "target scale."
                 )
             if not warm:
-                self.target_mean_, self.target_scale_ = y_clean.mean(axis=0), scale
-            trusted = X_clean, self._scale(y_clean), rows
+                self.target_mean_, self.target_scale_ = mean, scale
+            trusted = X_clean, self._scale(y_clean), rows, weight
         return self._scale(y_train), trusted
 
     def _scale(self, y):
