@@ -13,7 +13,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from scipy import sparse
-from skorch.callbacks import ProgressBar
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -24,6 +23,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from skorch.callbacks import ProgressBar
 from torch import nn
 
 from ._meta import METHODS
@@ -617,16 +617,13 @@ def _check_weights(sample_weight, X):
     row of ``X``, not all 0; or None. Errors name ``sample_weight``."""
     if sample_weight is None:
         return None
-    n = X.shape[0]
     try:
         weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     except ValueError as exc:
         if "sample_weight" not in str(exc):
             raise ValueError(f"sample_weight: {exc}") from None
         raise
-    if weight.shape != (n,):
-        raise ValueError(f"sample_weight must have one weight per row of X ({n}); got {weight.shape}.")
-    if not weight.any():
+    if not weight.any():  # scikit-learn < 1.9 lets it through
         raise ValueError("sample_weight is 0 on every row: there is nothing to fit.")
     return weight
 

@@ -512,8 +512,12 @@ class _PhasedMetaNet:
         self._check_finite(torch.stack([loss, step.clean_loss.to(loss.dtype)]).max())
         w = step.weights.detach()
         n = len(w)
+        # Each row's weight over its plain (sample-)weighted share of the batch:
+        # 1 is plain training; a row of sample weight 0 gets 0.
+        sw = self._row_weights(rows)
+        ratio = w * n if sw is None else torch.where(sw > 0, w * sw.sum() / sw, 0.0)
         # Rows are distinct within a batch, so plain fancy-index addition is exact.
-        self.weight_sums_[rows] += (w * n).cpu().numpy()
+        self.weight_sums_[rows] += ratio.cpu().numpy()
         total, square = w.sum(), (w * w).sum()
         # Kish effective sample size as a fraction of the batch: 1 is uniform.
         ess = torch.where(square > 0, 1 / (n * square.clamp_min(1e-30)), 0.0)

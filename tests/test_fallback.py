@@ -267,3 +267,27 @@ def test_clean_val_rows_are_never_held_back(small):
     clf = MetaReweightClassifier(**SMALL).fit(X[~mask], y[~mask], clean_val=(X[mask], y[mask]))
     assert clf.selection_["n_rows"] == (~mask).sum()
     assert clf.example_weights_.shape == ((~mask).sum(),)
+
+
+def test_the_selection_round_is_visible(small, capsys):
+    """verbose prints every fold's epochs before the final fit's, and a
+    ProgressBar runs in each fold; other callbacks act on the final fit only."""
+    from skorch.callbacks import EpochScoring, ProgressBar
+
+    X, y, mask = small
+    calls = []
+    counter = EpochScoring(lambda net, X, y: calls.append(1) or 0.0, on_train=True, name="n")
+    clf = MetaReweightClassifier(
+        verbose=1, callbacks=[ProgressBar(), ("count", counter)], **{**SMALL, "max_epochs": 4}
+    )
+    clf.fit(X, y, clean_mask=mask)
+    out, err = capsys.readouterr()
+    folds = [out.index(f"Selection round, fold {k} of 2") for k in (1, 2)]
+    final = out.index(f"Final fit ({clf.selected_} kind) on every row")
+    assert folds[0] < folds[1] < final
+    # Each fold's table: 4 epochs of the reweighted fit, 3 of the fallback.
+    fold_table = out[folds[0] : folds[1]]
+    assert fold_table.count("fallback ") >= 3 and "warmup" in fold_table
+    assert len(calls) == len(clf.history_) == 4  # the scoring callback: the final fit only
+    # One progress bar per epoch: 7 in each fold, 4 in the final fit.
+    assert err.count(" 0/") == 7 + 7 + 4

@@ -237,3 +237,79 @@ def test_weight_invariants(n, m, k, seed, method):
     perm = torch.randperm(n)
     permuted, _ = run(module, (x[perm], y[perm], xc, yc), method)
     torch.testing.assert_close(permuted.weights, w[perm], rtol=1e-7, atol=1e-12)
+
+
+# -- sample weights ------------------------------------------------------------------
+
+
+def weighted_recipe(module, x, y, xc, yc, sw, cw, alpha=0.1):
+    """The paper's recipe with sample weights, written out independently: the
+    virtual step on ``sum_i eps_i sw_i l_i``, the trusted loss the
+    ``cw``-weighted mean."""
+    params = dict(module.named_parameters())
+    losses = F.cross_entropy(functional_call(module, params, (x,)), y, reduction="none")
+    eps = torch.zeros(len(y), dtype=losses.dtype, requires_grad=True)
+    grads = torch.autograd.grad((eps * sw * losses).sum(), list(params.values()), create_graph=True)
+    theta_hat = {k: p - alpha * g for (k, p), g in zip(params.items(), grads)}
+    clean_rows = F.cross_entropy(functional_call(module, theta_hat, (xc,)), yc, reduction="none")
+    clean = (clean_rows * cw).sum() / cw.sum()
+    (d_eps,) = torch.autograd.grad(clean, eps)
+    w = torch.clamp(-d_eps, min=0)
+    w = w / w.sum() if w.sum() > 0 else w
+    grad = torch.autograd.grad((w.detach() * losses).sum(), list(params.values()))
+    return w.detach(), [g.detach() for g in grad], clean.detach()
+
+
+def _weights(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    w = torch.rand(n, generator=g, dtype=torch.float64) * 3
+    w[0] = 0.0  # a row of weight 0
+    return w
+
+
+@pytest.mark.parametrize(
+    "arch, method",
+    [(a, m) for a in ("linear", "mlp", "deep_tanh") for m in METHODS]
+    + [("residual", "general"), ("residual", "recipe")],  # the fast path refuses it
+)
+def test_sample_weights_match_weighted_recipe(arch, method):
+    torch.manual_seed(3)
+    module = (Residual if arch == "residual" else ARCHITECTURES[arch])().double()
+    x, y, xc, yc = batch(seed=4)
+    sw, cw = _weights(len(y), 1), _weights(len(yc), 2)
+    w_ref, g_ref, clean_ref = weighted_recipe(module, x, y, xc, yc, sw, cw)
+    module.zero_grad(set_to_none=True)
+    step = meta_step(module, x, y, xc, yc, method=method, sample_weight=sw, clean_weight=cw)
+    assert step.weights[0] == 0 and step.weights.sum() == pytest.approx(1.0)
+    torch.testing.assert_close(step.weights, w_ref)
+    torch.testing.assert_close(step.clean_loss, clean_ref)
+    for p, g in zip(module.parameters(), g_ref):
+        torch.testing.assert_close(p.grad, g)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_integer_weights_equal_repeated_rows(method):
+    """Within one step a weight of 2 is the row twice, on either side."""
+    torch.manual_seed(0)
+    module = MLP(6, 3, (8,)).double()
+    x, y, xc, yc = batch(seed=5)
+    sw = torch.ones(len(y), dtype=torch.float64)
+    cw = torch.ones(len(yc), dtype=torch.float64)
+    sw[[1, 4]], cw[2] = 2.0, 3.0
+    weighted, grads = run_weighted(module, (x, y, xc, yc), method, sw, cw)
+    train_rows = torch.tensor([0, 1, 1, 2, 3, 4, 4, *range(5, len(y))])
+    clean_rows = torch.tensor([0, 1, 2, 2, 2, *range(3, len(yc))])
+    repeated = (x[train_rows], y[train_rows], xc[clean_rows], yc[clean_rows])
+    plain, plain_grads = run(module, repeated, method)
+    # The repeated row's copies together carry the weighted row's weight.
+    summed = torch.zeros(len(y), dtype=torch.float64).index_add_(0, train_rows, plain.weights)
+    torch.testing.assert_close(weighted.weights, summed)
+    torch.testing.assert_close(weighted.clean_loss, plain.clean_loss)
+    for g, h in zip(grads, plain_grads):
+        torch.testing.assert_close(g, h)
+
+
+def run_weighted(module, batch, method, sw, cw):
+    module.zero_grad(set_to_none=True)
+    step = meta_step(module, *batch, method=method, sample_weight=sw, clean_weight=cw)
+    return step, [p.grad.clone() for p in module.parameters()]
