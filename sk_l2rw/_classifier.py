@@ -182,7 +182,11 @@ default="adam"
     example_weights_ : ndarray of shape (n_samples,)
         One weight per row of ``X``: the mean over the meta-reweighted epochs
         of ``w_i`` times the size of its batch, so 1.0 means "weighted as in
-        plain training" and 0 means "never trained on". Warm-up and
+        plain training" and 0 means "never trained on". With
+        ``sample_weight``, the meta weight over the row's plain share of its
+        batch under the sample weights (0 for a row of weight 0), so
+        ``sample_weight * example_weights_`` is what the meta epochs trained
+        it with. Warm-up and
         refinement epochs are not counted. Rows marked by ``clean_mask`` get
         NaN when ``train_on_clean=False``. When the final fit is the fallback
         (no meta epoch), each row's weight over the meta epochs of the
@@ -219,6 +223,12 @@ default="adam"
 
     Notes
     -----
+    ``X`` may be a SciPy sparse matrix or array (a ``ColumnTransformer``
+    with ``OneHotEncoder`` gives one): rows are densified a batch at a time,
+    never the whole matrix, and the fit is the one dense input gives. The
+    user guide's "Input types" section says how ``sample_weight`` combines
+    with the reweighting and the trusted-set class weighting.
+
     Where the trusted set comes from, in ``fit``:
 
     - ``clean_val=(X_clean, y_clean)``: separate rows. They bypass any

@@ -83,7 +83,8 @@ verbose
     example_weights_ : ndarray of shape (n_samples,)
         One weight per row of ``X``, as for the classifier: the mean over the
         meta epochs of ``w_i`` times the batch size (1.0: as in plain
-        training, 0: never trained on).
+        training, 0: never trained on; with ``sample_weight``, over the
+        row's plain weighted share of its batch).
     target_quality_ : ndarray of shape (n_samples,)
         Per row of ``X``: minus its mean absolute residual at its own
         training steps over the meta epochs, in trusted standard deviations
