@@ -81,6 +81,7 @@ BENCHMARK_TABLES = (
     ("ablation.md", "Ablations of the defaults"),
     ("speed.md", "Speed"),
     ("speed_trusted_batch.md", "Speed against the trusted minibatch size"),
+    ("speed_sparse.md", "Sparse input"),
     ("selection.md", "Model selection on trusted rows"),
 )
 
