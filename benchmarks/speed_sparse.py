@@ -164,7 +164,8 @@ def to_markdown(memory, cost, command):
     lines += [
         "",
         "Sparse and dense input give the same fit to float tolerance "
-        "(`tests/test_sparse.py`); the ratio is what densifying each batch costs against indexing the rows of a dense array.",
+        "(`tests/test_sparse.py`); the ratio is what densifying each batch costs against "
+        "indexing the rows of a dense array.",
         "",
     ]
     return "\n".join(lines)

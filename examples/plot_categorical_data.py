@@ -52,6 +52,7 @@ trusted = split_trusted(y_train, n_per_class=8, random_state=0)
 y_noisy = np.where(trusted, y_train, y_noisy)
 print(f"{len(y_train)} training rows, {flipped[~trusted].mean():.0%} of the untrusted labels wrong")
 
+
 # %%
 # The preprocessing
 # -----------------
@@ -116,9 +117,7 @@ print(
 )
 
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.hist(
-    [quality[~flipped], quality[flipped]], bins=20, label=["correct label", "flipped label"]
-)
+ax.hist([quality[~flipped], quality[flipped]], bins=20, label=["correct label", "flipped label"])
 ax.set_xlabel("label_quality_")
 ax.set_ylabel("training rows")
 ax.legend()

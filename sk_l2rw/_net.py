@@ -77,7 +77,10 @@ class BatchDataset(Dataset):
 
     def __getitems__(self, indices):
         idx = torch.as_tensor(indices)
-        X = rows_tensor(self.X, indices)
+        if sparse.issparse(self.X):
+            X = torch.as_tensor(dense_rows(self.X, indices))
+        else:
+            X = torch.as_tensor(self.X)[idx]
         y = torch.zeros(len(idx)) if self.y is None else torch.as_tensor(self.y)[idx]
         return X, y
 
