@@ -8,7 +8,7 @@ held-back scores, their paired difference and its standard error, which do
 not depend on the decision). The table then shows, for each guard ``z`` (keep
 the fallback when the difference exceeds ``z`` standard errors), the mean
 test accuracy the rule would give, next to each kind's and the better one's
-per seed. The defaults use ``z = 1`` (``sk_l2rw._base._SELECTION_GUARD``).
+per seed. The defaults use ``z = 1`` (``sk_l2rw._selection.GUARD``).
 
 Usage::
 
@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
 
 import sk_l2rw._base as base  # noqa: E402
+import sk_l2rw._selection as selection_round  # noqa: E402
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
 
 RESULTS = quality.RESULTS / "fallback"
@@ -118,12 +119,12 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--assemble-only", action="store_true")
     parser.add_argument(
-        "--folds", type=int, default=base._SELECTION_FOLDS, help="folds of the selection round"
+        "--folds", type=int, default=selection_round.FOLDS, help="folds of the selection round"
     )
     args = parser.parse_args(argv)
     results_dir = RESULTS
-    if args.folds != base._SELECTION_FOLDS:
-        base._SELECTION_FOLDS = args.folds
+    if args.folds != selection_round.FOLDS:
+        selection_round.FOLDS = args.folds
         results_dir = RESULTS.parent / f"fallback-{args.folds}folds"
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)

@@ -12,23 +12,19 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 from torch import nn
 
+from . import _selection
+from ._data import check_weights, dense_rows, vstack, weights_in_use
 from ._meta import METHODS
 from ._modules import _ACTIVATIONS, MLP
-from ._net import FALLBACKS, DivergedError, dense_rows
+from ._net import FALLBACKS, DivergedError
 
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -38,10 +34,6 @@ _OPTIMIZERS = {
 # Shares of max_epochs the "auto" phases take (at least one epoch is meta).
 _AUTO_WARMUP_SHARE = 0.35
 _AUTO_REFINE_SHARE = 0.5
-# The selection round: its folds of the untrusted rows, and how many standard
-# errors of the paired difference the fallback must be ahead by to be kept.
-_SELECTION_FOLDS = 2
-_SELECTION_GUARD = 1.0
 # Fitted attributes a diverged fit removes.
 _FITTED = (
     "net_",
@@ -154,7 +146,7 @@ class MetaReweightBase(BaseEstimator):
         optimizer = self._check_optimizer()
         X, y = self._validate(X, y, reset=not warm)
         n_rows = X.shape[0]
-        sample_weight = _check_weights(sample_weight, X)
+        sample_weight = check_weights(sample_weight, X)
         y = self._encode_targets(y, warm=warm, classes=classes)
         rng = check_random_state(self.random_state)
         if warm and clean_val is None and clean_mask is None:
@@ -164,7 +156,7 @@ class MetaReweightBase(BaseEstimator):
             X_train, y_train, trusted, rows, train_weight = self._split_trusted(
                 X, y, clean_val, clean_mask, rng, sample_weight
             )
-        train_weight, trusted = _weights_in_use(train_weight, trusted)
+        train_weight, trusted = weights_in_use(train_weight, trusted)
         y_train, trusted = self._prepare_targets(y_train, trusted, warm=warm)
         seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
         if warm and seed is not None:
@@ -229,118 +221,41 @@ class MetaReweightBase(BaseEstimator):
         return self
 
     def _record_rows(self, n_rows, rows, folds):
-        """``example_weights_`` and the task's per-row record, per row of ``X``:
-        the final net's; when that is the fallback (no meta epoch), the weights
-        (and, without a warm-up record, the records) of the selection round,
-        each row's from the folds that trained on it. With a selection round
-        and ``_blend_out_of_fold``, the record of each untrusted row is the
-        mean of that and its record under the kept kind's model of the fold
-        that held it back."""
-        net = self.net_
-        weights = net.weights()
-        fallback = bool(folds) and self.selected_ == "fallback"
-        if fallback:
-            weights = _fold_mean(folds, [fold.weights() for fold in folds])
-        records = net.records()
-        if fallback and not net.margin_epochs_:
-            records = _fold_mean(folds, [fold.records() for fold in folds])
-        if folds and self._blend_out_of_fold:
-            # With the selection round's out-of-fold record under the kind kept
-            # (each untrusted row's, from the fold that held it back).
-            kept = "" if self.selected_ == "reweighted" else "fallback_"
-            attr = f"holdout_{kept}record_"
-            oof = np.full(len(records), np.nan)
-            for fold in folds:
-                oof[fold.holdout_] = getattr(fold, attr)
-            records = np.where(np.isnan(oof), records, (records + oof) / 2)
-        # A fold stopped by KeyboardInterrupt did not train on its held-back rows.
-        weights, records = np.where(net.holdout_, np.nan, [weights, records])
+        """``example_weights_`` and the task's per-row record, per row of ``X``
+        (see :func:`._selection.row_records` for what a selection round adds)."""
+        weights, records = _selection.row_records(
+            self.net_, folds, self.selected_, blend=self._blend_out_of_fold
+        )
         self.example_weights_ = np.full(n_rows, np.nan)
         self.example_weights_[rows] = weights[: len(rows)]
         self._record_fit(n_rows, rows, records[: len(rows)])
 
     def _selection_round(self, optimizer, device, train, trusted, fallback, warmup, refine):
-        """Fit the selection round's nets, one per fold of the untrusted rows,
-        until one is interrupted (``interrupted_``). ``train`` is ``(X, y,
-        sample_weight)``. They print with ``verbose`` and show the
-        ``ProgressBar`` callbacks; other callbacks act on the final fit only."""
-        X, y, weight = train
-        total, fallback_epochs = self.max_epochs, self.max_epochs - warmup
-        n_folds = _SELECTION_FOLDS
-        untrusted = np.setdiff1d(np.arange(len(y)), trusted[2])
-        fold = np.empty(len(y), dtype=np.int64)
-        fold[untrusted] = torch.randperm(len(untrusted)).numpy() % n_folds
-        fold[trusted[2]] = -1  # trusted rows: trained on in every fold
-        nets = []
-        for k in range(n_folds):
+        """The selection round's nets (:func:`._selection.fit_folds`), built
+        like the final fit's with the display callbacks only; a diverged fold
+        leaves the estimator unfitted."""
+
+        def make_net():
             net = self._new_net(optimizer, device, callbacks="display")
-            self._check_module_output(net, X)
-            net.set_trusted(*trusted)
-            net.set_sample_weight(weight)
-            net.stage_ = f" of the selection round's fold {k + 1} of {n_folds}"
-            net.set_params(
-                max_epochs=total + fallback_epochs,
-                warmup_epochs=warmup,
-                refine_epochs=refine,
+            self._check_module_output(net, train[0])
+            return net
+
+        try:
+            return _selection.fit_folds(
+                make_net,
+                train,
+                trusted,
                 fallback=fallback,
-                selection_epochs=fallback_epochs,
-                holdout=fold == k,
+                epochs=(warmup, refine, self.max_epochs),
+                verbose=self.verbose,
             )
-            if self.verbose:
-                print(
-                    f"Selection round, fold {k + 1} of {n_folds}: the reweighted fit, then "
-                    f"{fallback_epochs} epochs of the fallback ({fallback}) from its warm-up, "
-                    f"on {int((fold != k).sum())} rows; {int((fold == k).sum())} held back."
-                )
-            nets.append(net)
-            try:
-                net.partial_fit(X, y, epochs=total + fallback_epochs)
-            except DivergedError:
-                self._unfit()
-                raise
-            # skorch stops quietly on KeyboardInterrupt.
-            net.interrupted_ = net.holdout_scores_ is None
-            if net.interrupted_:
-                break
-        return nets
+        except DivergedError:
+            self._unfit()
+            raise
 
     def _choose(self, folds):
-        """``selected_`` and ``selection_`` from the folds' held-back scores: the
-        fallback when its (weighted) mean score is ahead by more than
-        ``_SELECTION_GUARD`` standard errors of the paired difference."""
-        scores = {
-            key: np.concatenate([net.holdout_scores_[key] for net in folds])
-            for key in ("reweighted", "fallback", "weight")
-        }
-        total = scores["weight"].sum()
-        w = scores["weight"] / total if total > 0 else None
-        selection = {"n_rows": len(scores["weight"]), "folds": len(folds)}
-        selected = "reweighted"
-        if w is not None:
-            diff = scores["fallback"] - scores["reweighted"]
-            mean = float(w @ diff)
-            se = float(np.sqrt((w @ (diff - mean) ** 2) * (w @ w)))
-            selection.update(
-                reweighted=float(w @ scores["reweighted"]),
-                fallback=float(w @ scores["fallback"]),
-                difference=mean,
-                standard_error=se,
-            )
-            if mean > max(_SELECTION_GUARD * se, 0.0):
-                selected = "fallback"
-        selection["histories"] = [net.history for net in folds]
-        if self.verbose:
-            figures = (
-                f"reweighted {selection['reweighted']:.4f}, fallback {selection['fallback']:.4f}"
-                f" (standard error of the difference {selection['standard_error']:.4f})"
-                if w is not None
-                else "no untrusted row"
-            )
-            print(
-                f"Selection round ({len(folds)} folds, {selection['n_rows']} held-back rows): "
-                f"{figures}; the final fit is the {selected} kind."
-            )
-        return selected, selection
+        """``selected_`` and ``selection_`` (:func:`._selection.choose`)."""
+        return _selection.choose(folds, verbose=self.verbose)
 
     # Whether the per-row record is averaged with the selection round's
     # out-of-fold record (measured for classification only).
@@ -557,7 +472,7 @@ class MetaReweightBase(BaseEstimator):
             trusted = X_clean, y_clean, np.arange(n, n + len(y_clean)), None
             if sw is not None:
                 sw = np.concatenate([sw, np.ones(len(y_clean))])
-            X_train = _vstack(X, X_clean)
+            X_train = vstack(X, X_clean)
             return X_train, np.concatenate([y, y_clean]), trusted, rows, sw
         if clean_mask is not None:
             mask = _check_clean_mask(clean_mask, n)
@@ -610,61 +525,6 @@ class MetaReweightBase(BaseEstimator):
         keeps the previous trusted set.
         """
         return y_train, trusted
-
-
-def _check_weights(sample_weight, X):
-    """``sample_weight`` as a float64 array, one non-negative finite weight per
-    row of ``X``, not all 0; or None. Errors name ``sample_weight``."""
-    if sample_weight is None:
-        return None
-    try:
-        weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    except ValueError as exc:
-        if "sample_weight" not in str(exc):
-            raise ValueError(f"sample_weight: {exc}") from None
-        raise
-    if not weight.any():  # scikit-learn < 1.9 lets it through
-        raise ValueError("sample_weight is 0 on every row: there is nothing to fit.")
-    return weight
-
-
-def _weights_in_use(train_weight, trusted):
-    """The training and trusted sample weights as the net takes them: None
-    where they are all equal (every loss the fit takes is a weighted mean over
-    one set of rows, so a constant weight changes nothing), after checking
-    that the trusted rows do not all weigh 0."""
-    if trusted is not None and trusted[3] is not None:
-        w_clean = trusted[3]
-        if not w_clean.any():
-            raise ValueError(
-                "sample_weight is 0 on every trusted row: the trusted loss would be "
-                "undefined. Give some trusted rows a positive weight."
-            )
-        if np.all(w_clean == w_clean[0]):
-            trusted = (*trusted[:3], None)
-    if train_weight is not None and np.all(train_weight == train_weight[0]):
-        train_weight = None
-    return train_weight, trusted
-
-
-def _vstack(X, X_clean):
-    """``X`` with the rows of ``X_clean`` below (sparse CSR if either is)."""
-    if sparse.issparse(X) or sparse.issparse(X_clean):
-        return sparse.vstack([X, X_clean], format="csr", dtype=np.float32)
-    return np.concatenate([X, X_clean])
-
-
-def _fold_mean(folds, values):
-    """Per training row, the mean of the folds' per-row ``values`` over the
-    folds that trained on it (NaN for none)."""
-    total = np.zeros(len(folds[0].y_train_))
-    seen = np.zeros(len(total))
-    for net, value in zip(folds, values, strict=True):
-        trained = ~net.holdout_
-        total[trained] += value[trained]
-        seen += trained
-    with np.errstate(invalid="ignore"):
-        return total / seen
 
 
 def check_mask_rows(clean_mask, n):

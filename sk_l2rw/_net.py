@@ -18,12 +18,12 @@ import copy
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import sparse
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
-from skorch.dataset import Dataset, unpack_data
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from ._data import BatchDataset, RowSampler, batch_collate, rows_tensor
 from ._meta import meta_step, resolve_method
 
 # Per-batch figures, averaged per epoch by PassthroughScoring: the trusted loss
@@ -34,76 +34,6 @@ _PHASE_KEYS = (*_BATCH_KEYS[1:], "all_zero_batches", "kept_rows")
 # What the fallback phase trains, per task net: "plain" (the loss of the
 # plain steps) and, for classifiers, "corrected" (Gold Loss Correction).
 FALLBACKS = ("plain", "corrected")
-
-
-class RowSampler(torch.utils.data.Sampler):
-    """Random order of the training rows, remembered to credit weights to rows.
-
-    Each epoch draws a permutation from torch's generator (as ``shuffle=True``
-    would) of every row, or of ``rows`` when set (the refinement's kept rows);
-    :meth:`take` hands out its next ``n`` row indices, batch by batch, in the
-    order the data loader consumes them.
-    """
-
-    def __init__(self):
-        self.n_rows = 0
-        self.rows = None
-        self._order = np.zeros(0, dtype=np.int64)
-        self._pos = 0
-
-    def __iter__(self):
-        order = torch.randperm(len(self)).numpy()
-        self._order = order if self.rows is None else self.rows[order]
-        self._pos = 0
-        return iter(self._order.tolist())
-
-    def __len__(self):
-        return self.n_rows if self.rows is None else len(self.rows)
-
-    def take(self, n):
-        rows = self._order[self._pos : self._pos + n]
-        self._pos += n
-        return rows
-
-
-class BatchDataset(Dataset):
-    """A skorch Dataset of arrays that the DataLoader indexes a batch at a time.
-
-    skorch's default Dataset is indexed row by row and collated, which costs
-    more than a small network's whole train step; ``__getitems__`` (used by
-    torch's DataLoader when present) takes the batch's rows in one go. A
-    SciPy sparse ``X`` (CSR) is densified a batch at a time, never whole.
-    """
-
-    def __getitems__(self, indices):
-        idx = torch.as_tensor(indices)
-        if sparse.issparse(self.X):
-            X = torch.as_tensor(dense_rows(self.X, indices))
-        else:
-            X = torch.as_tensor(self.X)[idx]
-        y = torch.zeros(len(idx)) if self.y is None else torch.as_tensor(self.y)[idx]
-        return X, y
-
-
-def dense_rows(X, rows=slice(None)):
-    """Rows of an array or SciPy sparse matrix as a dense ndarray."""
-    part = X[rows]
-    return part.toarray() if sparse.issparse(part) else np.asarray(part)
-
-
-def rows_tensor(X, rows=slice(None), device="cpu"):
-    """Rows of an array or sparse matrix as a dense tensor (a view for a dense
-    array and a slice)."""
-    if sparse.issparse(X):
-        return torch.as_tensor(dense_rows(X, rows), device=device)
-    if not isinstance(rows, slice):
-        rows = torch.as_tensor(rows)
-    return torch.as_tensor(X)[rows].to(device)
-
-
-def _batch_collate(batch):
-    """The batch is already collated by :meth:`BatchDataset.__getitems__`."""
-    return batch
 
 
 def trusted_class_weight(trusted_y, y, n_classes, device="cpu", trusted_weight=None, weight=None):
@@ -241,8 +171,8 @@ class _PhasedMetaNet:
         kwargs.setdefault("iterator_train__sampler", RowSampler())
         kwargs.setdefault("iterator_train__shuffle", False)
         kwargs.setdefault("dataset", BatchDataset)
-        kwargs.setdefault("iterator_train__collate_fn", _batch_collate)
-        kwargs.setdefault("iterator_valid__collate_fn", _batch_collate)
+        kwargs.setdefault("iterator_train__collate_fn", batch_collate)
+        kwargs.setdefault("iterator_valid__collate_fn", batch_collate)
         super().__init__(module, *args, **kwargs)
         self.meta_method = meta_method
         self.clean_batch_size = clean_batch_size

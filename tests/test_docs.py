@@ -99,7 +99,7 @@ def test_fallback_diagnosis_agrees_with_the_quality_results():
     # seed, the selection round's figures and both kinds' test accuracy; the
     # defaults' rule applied to those figures gives the kind whose accuracy
     # is the quality benchmark's l2rw, seed for seed.
-    from sk_l2rw._base import _SELECTION_GUARD
+    from sk_l2rw._selection import GUARD as _SELECTION_GUARD
 
     diagnose = _benchmark_module("diagnose_fallback")
     quality = _benchmark_module("quality")

@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sk_l2rw import MLP, MetaReweightClassifier, MetaReweightNet, MetaReweightRegressor
-from sk_l2rw._base import _SELECTION_GUARD
+from sk_l2rw._selection import GUARD as _SELECTION_GUARD
 from sk_l2rw.datasets import make_noisy_labels, split_trusted
 
 SMALL = dict(hidden_layer_sizes=(8,), max_epochs=8, batch_size=16, lr=0.01, random_state=0)

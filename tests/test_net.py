@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from sk_l2rw._net import RowSampler, label_margin, trusted_class_weight
+from sk_l2rw._data import RowSampler
+from sk_l2rw._net import label_margin, trusted_class_weight
 
 
 def test_trusted_class_weight_brings_shares_to_the_trusted_set():
