@@ -188,13 +188,9 @@ verbose
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Training targets, possibly corrupted.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row of ``X``: its loss is multiplied
-            by it in every phase (the selection round and its scores
-            included), its meta score too, and the trusted rows' weights
-            weight the trusted loss. Each loss is a weighted mean over a
-            batch, so a weight of 2 counts a row twice within its batch, and
-            weights that are all equal change nothing. Rows of ``clean_val``
-            weigh 1. Requested by metadata routing like ``clean_mask``.
+            Non-negative weight of each row of ``X``, as in
+            :meth:`MetaReweightClassifier.fit`; the target scale is the
+            trusted rows' weighted mean and standard deviation.
         clean_val : tuple (X_clean, y_clean), default=None
             A separate trusted set in the feature space of ``X``.
         clean_mask : array-like of bool, shape (n_samples,), default=None
