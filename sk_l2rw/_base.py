@@ -156,6 +156,7 @@ class MetaReweightBase(BaseEstimator):
             X_train, y_train, trusted, rows, train_weight = self._split_trusted(
                 X, y, clean_val, clean_mask, rng, sample_weight
             )
+        train_weight, trusted = self._task_weights(y_train, train_weight, trusted)
         train_weight, trusted = weights_in_use(train_weight, trusted)
         y_train, trusted = self._prepare_targets(y_train, trusted, warm=warm)
         seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
@@ -517,6 +518,11 @@ class MetaReweightBase(BaseEstimator):
 
     def _check_trusted_coverage(self, y_clean, name):
         """Warn when the trusted set misses part of the targets (no-op by default)."""
+
+    def _task_weights(self, y_train, train_weight, trusted):
+        """The training and trusted rows' sample weights with what the task
+        adds (none by default); either may be None (all 1)."""
+        return train_weight, trusted
 
     def _prepare_targets(self, y_train, trusted, *, warm):
         """The targets the net trains on, and the trusted set's (as given by default).

@@ -1,9 +1,11 @@
 """The classifier: label encoding, probabilities, label margins, class weights."""
 
 import warnings
+from numbers import Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array
 from torch import nn
@@ -146,6 +148,21 @@ default="adam"
         Print a per-epoch table when positive: one header for the whole fit,
         ``-`` under the figures an epoch's phase does not have.
 
+    class_weight : "trusted", "balanced", dict or None, default="trusted"
+        How classes are weighted in the loss. ``"trusted"``: in the plain
+        epochs (warm-up, refinement, fallback) each class is weighted to its
+        share of the trusted set among the rows the phase visits, the meta
+        epochs are unweighted (their weights come from the trusted set
+        anyway), and the selection round scores classes by the same shares;
+        unweighted where the trusted set lacks a class. The other values are
+        scikit-learn's convention, applied as a factor on each row's sample
+        weight in every phase, meta steps included, and on the trusted rows'
+        weights in the trusted loss: ``"balanced"`` gives class ``c`` the
+        weight ``n / (n_classes * n_c)``, with ``n`` and ``n_c`` the (sample
+        weighted) training rows of the call and those labelled ``c``; a dict
+        maps labels to weights (1 for a label it omits); None weights no
+        class.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -274,9 +291,60 @@ default="adam"
     ['warmup', 'meta', 'meta', 'refine', 'refine']
     """
 
+    _parameter_constraints = {
+        **MetaReweightBase._parameter_constraints,
+        "class_weight": [StrOptions({"trusted", "balanced"}), dict, None],
+    }
     _net_class = MetaReweightNet
     _outputs_name = "n_classes"
     _output_kind = "logits"
+
+    def __init__(
+        self,
+        *,
+        module=None,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        max_epochs=50,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        clean_batch_size=None,
+        train_on_clean=True,
+        warmup_epochs="auto",
+        refine_epochs="auto",
+        meta_method="auto",
+        fallback="auto",
+        device="cpu",
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        class_weight="trusted",
+    ):
+        super().__init__(
+            module=module,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            clean_batch_size=clean_batch_size,
+            train_on_clean=train_on_clean,
+            warmup_epochs=warmup_epochs,
+            refine_epochs=refine_epochs,
+            meta_method=meta_method,
+            fallback=fallback,
+            device=device,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.class_weight = class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, sample_weight=None, clean_val=None, clean_mask=None):
@@ -393,7 +461,47 @@ default="adam"
         return len(self.classes_)
 
     def _net_params(self):
-        return {"criterion": nn.CrossEntropyLoss, "classes": list(range(len(self.classes_)))}
+        return {
+            "criterion": nn.CrossEntropyLoss,
+            "classes": list(range(len(self.classes_))),
+            "trusted_shares": self.class_weight == "trusted",
+        }
+
+    def _task_weights(self, y_train, train_weight, trusted):
+        """An explicit ``class_weight`` as a factor on the training and trusted
+        rows' sample weights ("trusted" and None: the weights as given)."""
+        if self.class_weight in ("trusted", None):
+            return train_weight, trusted
+        factor = self._class_factors(y_train, train_weight)
+        train_weight = factor[y_train] * (1.0 if train_weight is None else train_weight)
+        if trusted is not None:
+            X_clean, y_clean, rows, w_clean = trusted
+            w_clean = factor[y_clean] * (1.0 if w_clean is None else w_clean)
+            trusted = X_clean, y_clean, rows, w_clean
+        return train_weight, trusted
+
+    def _class_factors(self, y, weight):
+        """Each encoded class's factor under ``class_weight`` ("balanced" or a dict)."""
+        n_classes = len(self.classes_)
+        if self.class_weight == "balanced":
+            counts = np.bincount(y, weights=weight, minlength=n_classes).astype(np.float64)
+            return np.where(
+                counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1e-300)), 1.0
+            )
+        unknown = [label for label in self.class_weight if label not in set(self.classes_.tolist())]
+        if unknown:
+            raise ValueError(
+                f"class_weight has labels {unknown} not among the classes {self.classes_.tolist()}."
+            )
+        factor = np.ones(n_classes)
+        for label, value in self.class_weight.items():
+            if not isinstance(value, Real) or not np.isfinite(value) or value < 0:
+                raise ValueError(
+                    f"class_weight must map labels to non-negative finite numbers; got "
+                    f"{value!r} for {label!r}."
+                )
+            factor[np.searchsorted(self.classes_, label)] = value
+        return factor
 
     def _encode_targets(self, y, *, warm, classes):
         """Set ``classes_`` on a fresh fit; encode ``y`` as class indices."""

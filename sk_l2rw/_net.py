@@ -576,6 +576,9 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
         Plain epochs at the start of each call.
     refine_epochs : int, default=0
         Refinement epochs at the end of each call of ``max_epochs`` epochs.
+    trusted_shares : bool, default=True
+        Whether plain steps weight each class to its share of the trusted set
+        (False: unweighted, but for the rows' sample weights).
     **kwargs
         Passed to :class:`skorch.NeuralNetClassifier`.
 
@@ -612,7 +615,13 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
     def _keep(self, margins):
         return margins > 0
 
+    def __init__(self, module, *args, trusted_shares=True, **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.trusted_shares = trusted_shares
+
     def _plain_weight(self, y, weight=None):
+        if not self.trusted_shares:
+            return None
         return trusted_class_weight(
             self.trusted_y_, y, len(self.classes_), self.device, self.trusted_w_, weight
         )

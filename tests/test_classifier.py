@@ -11,6 +11,7 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -232,3 +233,70 @@ def test_bad_data_and_parameters(blobs):
         MetaReweightClassifier(
             **FAST, module=nn.Sequential(nn.Linear(6, 3), nn.BatchNorm1d(3)), meta_method="fast"
         ).fit(X, y, clean_mask=mask)
+
+
+# -- class_weight ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def imbalanced():
+    X, y = make_classification(
+        400, 6, n_informative=4, n_classes=3, weights=[0.7, 0.2, 0.1], random_state=0
+    )
+    labels = np.array(["a", "b", "c"])[y]
+    return X, labels, np.arange(len(y)) % 10 == 0
+
+
+def test_class_weight_is_a_factor_on_sample_weights(imbalanced):
+    """A dict and "balanced" give the fit that the same factors given as
+    sample weights give with class_weight=None, selection round included."""
+    X, y, trusted = imbalanced
+    kw = dict(max_epochs=6, random_state=0)
+    weight = np.random.RandomState(0).rand(len(y)) + 0.5
+    by_dict = MetaReweightClassifier(class_weight={"b": 3.0}, **kw)
+    by_dict.fit(X, y, clean_mask=trusted, sample_weight=weight)
+    by_rows = MetaReweightClassifier(class_weight=None, **kw)
+    by_rows.fit(X, y, clean_mask=trusted, sample_weight=weight * np.where(y == "b", 3.0, 1.0))
+    np.testing.assert_array_equal(by_dict.predict_proba(X), by_rows.predict_proba(X))
+    balanced = compute_class_weight("balanced", classes=np.unique(y), y=y)
+    by_name = MetaReweightClassifier(class_weight="balanced", **kw).fit(X, y, clean_mask=trusted)
+    by_rows = MetaReweightClassifier(class_weight=None, **kw)
+    by_rows.fit(
+        X, y, clean_mask=trusted, sample_weight=balanced[np.searchsorted(["a", "b", "c"], y)]
+    )
+    np.testing.assert_allclose(by_name.predict_proba(X), by_rows.predict_proba(X), atol=1e-6)
+
+
+def test_class_weight_reaches_the_meta_steps_and_none_weights_nothing(imbalanced):
+    X, y, trusted = imbalanced
+    kw = dict(max_epochs=6, fallback=None, random_state=0)
+    clf = MetaReweightClassifier(class_weight={"c": 0.0}, **kw).fit(X, y, clean_mask=trusted)
+    assert (clf.example_weights_[y == "c"] == 0).all()
+    assert (clf.example_weights_[y != "c"] > 0).any()
+    assert clf.net_.plain_class_weight_ is None  # no trusted-share rule on top
+    kw["max_epochs"] = 30  # long enough for the class weighting to show
+    default = MetaReweightClassifier(**kw).fit(X, y, clean_mask=trusted)
+    assert default.net_.plain_class_weight_ is not None
+    unweighted = MetaReweightClassifier(class_weight=None, **kw).fit(X, y, clean_mask=trusted)
+    assert unweighted.net_.plain_class_weight_ is None
+    # The trusted set is balanced against data that are not: its shares move
+    # probability to the rarest class, the unweighted loss does not.
+    assert default.predict_proba(X)[:, 2].mean() > unweighted.predict_proba(X)[:, 2].mean()
+
+
+@pytest.mark.parametrize(
+    "class_weight, error, match",
+    [
+        ({"z": 2.0}, ValueError, r"class_weight has labels \['z'\] not among"),
+        ({"a": -1.0}, ValueError, "non-negative finite numbers; got -1.0 for 'a'"),
+        ({"a": np.nan}, ValueError, "non-negative finite numbers"),
+        ({"a": "x"}, ValueError, "non-negative finite numbers"),
+        ("uniform", ValueError, "class_weight"),
+    ],
+)
+def test_bad_class_weight(imbalanced, class_weight, error, match):
+    X, y, trusted = imbalanced
+    with pytest.raises(error, match=match):
+        MetaReweightClassifier(class_weight=class_weight, max_epochs=2).fit(
+            X, y, clean_mask=trusted
+        )
