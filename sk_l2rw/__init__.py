@@ -5,6 +5,7 @@ Examples for Robust Deep Learning" (ICML 2018), built on skorch and PyTorch.
 """
 
 from . import datasets, model_selection
+from ._carry import ReweightedClassifier, ReweightedRegressor
 from ._classifier import MetaReweightClassifier
 from ._modules import MLP
 from ._net import DivergedError, MetaReweightNet, MetaReweightRegressorNet
@@ -19,6 +20,8 @@ __all__ = [
     "MetaReweightNet",
     "MetaReweightRegressor",
     "MetaReweightRegressorNet",
+    "ReweightedClassifier",
+    "ReweightedRegressor",
     "datasets",
     "model_selection",
     "__version__",

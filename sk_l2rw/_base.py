@@ -440,7 +440,7 @@ class MetaReweightBase(BaseEstimator):
         """Check the module's output for the first two rows of ``X``."""
         X = dense_rows(X, slice(0, 2))
         n_out = self._n_outputs()
-        out = net.eval_output(torch.as_tensor(X, device=net.device))
+        out = net.eval_output(torch.tensor(X, device=net.device))
         shape = tuple(getattr(out, "shape", ()))
         if not isinstance(out, torch.Tensor) or shape != (len(X), n_out):
             raise ValueError(

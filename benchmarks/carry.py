@@ -1,0 +1,246 @@
+"""The trusted-set weights carried to other models: gradient boosting and logistic regression.
+
+For every noise scenario of ``quality.py`` (its data, splits, noise and
+trusted rows, seed for seed) and each estimator (scikit-learn's
+``HistGradientBoostingClassifier`` with its defaults, ``LogisticRegression``),
+test accuracy of:
+
+- ``noisy``: the estimator on every training row as given (trusted rows with
+  their true labels);
+- ``trusted-up``: the same with the trusted rows weighted so that they weigh
+  as much in total as the untrusted rows;
+- ``cleanlab``: cleanlab's ``CleanLearning(estimator)`` (5-fold);
+- ``weights`` / ``filter``: the estimator carried one fixed way from the
+  ``reweighter_`` of ``auto``'s fit (untrusted rows weighted by its
+  ``example_weights_``; rows with ``label_quality_ > 0`` and the trusted rows);
+- ``auto``: ``ReweightedClassifier(estimator)`` with its defaults (the check
+  chooses the way; ``carry_`` is recorded);
+- ``l2rw``: that fit's ``reweighter_``, a default ``MetaReweightClassifier``
+  (``max_epochs`` the scenario's), on its own;
+- ``oracle``: the estimator on the true labels.
+
+Scenario groups are reported apart: the quality benchmark's development and
+held-out scenarios, and three of this benchmark's own (``carry-heldout-*``),
+added after the carry rule was fixed and before any result was seen.
+
+The rule (``../shared/BENCHMARKS.md``): ``auto`` meets a scenario when its
+mean paired difference to the best of ``noisy``, ``trusted-up`` and
+``cleanlab`` is at least minus one standard error of that difference over
+the seeds, and it is never below ``noisy`` by more than one.
+
+Run (in parts, then assemble)::
+
+    python benchmarks/carry.py --scenarios risk-moons-uniform-30 --seeds 5
+    python benchmarks/carry.py --assemble-only --out docs/benchmarks/carry.md
+
+Results per scenario and estimator go to ``benchmarks/results/carry/``.
+"""
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+
+sys.path.insert(0, str(Path(__file__).parent))
+import quality  # noqa: E402
+
+from sk_l2rw import MetaReweightClassifier, ReweightedClassifier  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results" / "carry"
+ESTIMATORS = {
+    "trees": lambda seed: HistGradientBoostingClassifier(random_state=seed),
+    "logistic": lambda seed: LogisticRegression(max_iter=2000),
+}
+BASELINES = ("noisy", "trusted-up", "cleanlab")
+METHODS = (*BASELINES, "weights", "filter", "auto", "l2rw", "oracle")
+
+
+# Held out of the carry rule: added after ReweightedClassifier's check and
+# guard were fixed, before any result of this benchmark was seen.
+OWN_HELDOUT = {
+    "carry-heldout-digits-pair-20": dict(
+        group="carry-heldout", data="digits", kind="pair", rate=0.2, k=10, epochs=50
+    ),
+    "carry-heldout-wine-uniform-30": dict(
+        group="carry-heldout", data="wine", kind="uniform", rate=0.3, k=5, epochs=50
+    ),
+    "carry-heldout-cancer-oneway-40": dict(
+        group="carry-heldout",
+        data="cancer",
+        kind="oneway",
+        rate=0.4,
+        flip=(0, 1),
+        k=10,
+        epochs=50,
+    ),
+}
+
+
+def noise_scenarios():
+    """The noise scenarios of the quality benchmark (no imbalance, no
+    trusted-size sweep), then this benchmark's own held-out ones."""
+    specs = {
+        name: spec
+        for name, spec in quality.scenarios().items()
+        if spec["group"] in ("noise", "risk", "heldout")
+    }
+    return {**specs, **OWN_HELDOUT}
+
+
+def run_seed(spec, seed, estimator_name):
+    from cleanlab.classification import CleanLearning
+
+    X, y_true, y, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
+    make = ESTIMATORS[estimator_name]
+    out = {}
+
+    def score(model):
+        return float(metric(y_te, model.predict(X_te)))
+
+    out["noisy"] = score(make(seed).fit(X, y))
+    up = (~trusted).sum() / trusted.sum()
+    out["trusted-up"] = score(make(seed).fit(X, y, sample_weight=np.where(trusted, up, 1.0)))
+    cl = CleanLearning(make(seed), seed=seed, verbose=False)
+    out["cleanlab"] = score(cl.fit(X, y))
+    auto = ReweightedClassifier(
+        make(seed),
+        reweighter=MetaReweightClassifier(max_epochs=spec["epochs"], random_state=seed),
+        random_state=seed,
+    ).fit(X, y, clean_mask=trusted)
+    out["auto"] = score(auto)
+    out["carry"] = auto.carry_
+    out["check"] = auto.carry_check_
+    out["l2rw"] = score(auto.reweighter_)
+    w = np.where(trusted, 1.0, auto.example_weights_)
+    out["weights"] = score(make(seed).fit(X, y, sample_weight=w))
+    keep = trusted | (auto.label_quality_ > 0)
+    out["filter"] = score(make(seed).fit(X[keep], y[keep]))
+    out["oracle"] = score(clone(make(seed)).fit(X, y_true))
+    return out
+
+
+def run(names, seeds, estimators):
+    specs = noise_scenarios()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        for est in estimators:
+            path = RESULTS / f"{name}--{est}.json"
+            done = json.loads(path.read_text()) if path.exists() else {}
+            for seed in range(seeds):
+                if str(seed) in done:
+                    continue
+                done[str(seed)] = run_seed(specs[name], seed, est)
+                path.write_text(json.dumps(done, indent=1))
+                r = done[str(seed)]
+                print(
+                    f"{name} {est} seed {seed}: "
+                    + ", ".join(f"{m} {r[m]:.3f}" for m in METHODS)
+                    + f" (carry {r['carry']})",
+                    flush=True,
+                )
+
+
+def _paired(rows, a, b):
+    """Mean and standard error over seeds of ``a - b``."""
+    diff = np.array([r[a] - r[b] for r in rows])
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+    return diff.mean(), se
+
+
+def assemble(out):
+    specs = noise_scenarios()
+    lines = [
+        "## Carried to other models (`ReweightedClassifier`)",
+        "",
+        "Generated by `python benchmarks/carry.py` (per scenario) then "
+        "`python benchmarks/carry.py --assemble-only --out docs/benchmarks/carry.md`. "
+        "Test accuracy, mean over "
+        "seeds (their number in the last column); `auto` is `ReweightedClassifier(estimator)` "
+        "with its defaults, its chosen ways counted beside it; **met**: a win or a tie "
+        "against the best of `noisy`, `trusted-up` and `cleanlab` (mean paired difference "
+        "at least minus one standard error); **harm**: below `noisy` by more than one "
+        "paired standard error.",
+        "",
+    ]
+    for est in ESTIMATORS:
+        for held in ("development", "heldout", "carry-heldout"):
+            rows_md, met, harms, total = [], 0, 0, 0
+            for name, spec in specs.items():
+                group = spec["group"] if spec["group"] in ("heldout", "carry-heldout") else None
+                if (group or "development") != held:
+                    continue
+                path = RESULTS / f"{name}--{est}.json"
+                if not path.exists():
+                    continue
+                rows = list(json.loads(path.read_text()).values())
+                means = {m: np.mean([r[m] for r in rows]) for m in METHODS}
+                best = max(BASELINES, key=means.get)
+                diff, se = _paired(rows, "auto", best)
+                harm_diff, harm_se = _paired(rows, "auto", "noisy")
+                ok = diff >= -se
+                harm = harm_diff < -harm_se
+                met += ok
+                harms += harm
+                total += 1
+                carries = {
+                    c: sum(r["carry"] == c for r in rows) for c in ("weights", "filter", "none")
+                }
+                verdict = ("win" if diff > 0 else "tie") if ok else "lost"
+                verdict += ", harm" if harm else ""
+                rows_md.append(
+                    f"| {name} | "
+                    + " | ".join(f"{means[m]:.3f}" for m in METHODS)
+                    + f" | {verdict} ({diff:+.3f} ± {se:.3f} vs {best}) | "
+                    + " ".join(f"{c[0]}{n}" for c, n in carries.items() if n)
+                    + f" | {len(rows)} |"
+                )
+            if not rows_md:
+                continue
+            title = {
+                "development": "the quality benchmark's development scenarios",
+                "heldout": "the quality benchmark's held-out scenarios",
+                "carry-heldout": "held out of the carry rule (added after it was fixed)",
+            }[held]
+            lines += [
+                f"### {est}, {title}: met {met} of {total}, harm in {harms}",
+                "",
+                "| scenario | " + " | ".join(METHODS) + " | auto vs best baseline | ways | seeds |",
+                "|---" * (len(METHODS) + 4) + "|",
+                *rows_md,
+                "",
+            ]
+    lines.append(
+        "Ways: `w` weights, `f` filter, `n` none (the estimator on the rows as given). "
+        "The reweighter is the library's default `MetaReweightClassifier`, so these figures "
+        "change with its defaults."
+    )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        Path(out).write_text(text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", default=",".join(noise_scenarios()))
+    parser.add_argument("--estimators", default=",".join(ESTIMATORS))
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--assemble-only", action="store_true")
+    parser.add_argument("--out", help="write the Markdown tables here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    if not args.assemble_only:
+        run(args.scenarios.split(","), args.seeds, args.estimators.split(","))
+    assemble(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,559 @@
+"""The trusted-set weights carried to any scikit-learn classifier or regressor.
+
+:class:`ReweightedClassifier` fits a reweighter (by default a
+:class:`~sk_l2rw.MetaReweightClassifier`) and then its ``estimator`` on the
+rows and weights the reweighter's results decide (:class:`ReweightedRegressor`
+the same over a :class:`~sk_l2rw.MetaReweightRegressor`), in the spirit of
+cleanlab's ``CleanLearning`` and scikit-learn's ``SelfTrainingClassifier``.
+It reaches the reweighter only through its public API (``fit``,
+``example_weights_``, ``label_quality_``).
+
+Which way to carry them (``carry``) is chosen by a check, as the selection
+round chooses a kind (:mod:`._selection`): cross-fitted on the untrusted
+rows, each way trains the estimator on the other folds and the trusted rows
+and scores the held-back fold on its given labels (classes weighted to the
+trusted set's shares) or targets; a way other than the estimator on the rows as given is
+kept only when ahead of it by more than ``GUARD`` standard errors of the
+paired difference.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    RegressorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+
+from ._base import check_mask_rows
+from ._classifier import MetaReweightClassifier
+from ._data import check_weights, vstack
+from ._regressor import MetaReweightRegressor
+from ._selection import GUARD
+
+# The ways to carry the reweighter's results to the estimator.
+CARRIES = ("none", "weights", "filter")
+
+
+def _estimator_has(attr):
+    def check(self):
+        return hasattr(self.estimator_ if hasattr(self, "estimator_") else self._estimator(), attr)
+
+    return check
+
+
+class _CarryBase(MetaEstimatorMixin, BaseEstimator):
+    """What the two wrappers share: the reweighter, the ways to carry, the check.
+
+    A task sets ``_ways`` (the ways it offers, ``"none"`` first),
+    ``_quality`` (the reweighter's per-row record, which ``"filter"`` reads),
+    and implements :meth:`_y_options` (``validate_data``'s for ``y``),
+    :meth:`_default_estimator`,
+    :meth:`_default_reweighter`, :meth:`_check_targets` and
+    :meth:`_held_scores`.
+    """
+
+    _parameter_constraints = {
+        "estimator": [None, HasMethods(["fit", "predict"])],
+        "reweighter": [None, HasMethods(["fit"])],
+        "carry": [StrOptions({"auto", *CARRIES})],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self, estimator=None, *, reweighter=None, carry="auto", n_folds=2, random_state=None
+    ):
+        self.estimator = estimator
+        self.reweighter = reweighter
+        self.carry = carry
+        self.n_folds = n_folds
+        self.random_state = random_state
+
+    def _estimator(self):
+        return self._default_estimator() if self.estimator is None else self.estimator
+
+    def _reweighter(self, seed):
+        if self.reweighter is None:
+            return self._default_reweighter(seed)
+        return clone(self.reweighter)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, sample_weight=None, clean_val=None, clean_mask=None):
+        """Fit the reweighter, then the estimator on the carried rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features (numeric; sparse where both models take it).
+        y : array-like of shape (n_samples,)
+            Training labels or targets, possibly corrupted.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row, passed to the reweighter and
+            multiplied into the estimator's weights.
+        clean_val : tuple (X_clean, y_clean), default=None
+            A separate trusted set; its rows are appended to ``X`` (weight 1)
+            for both models.
+        clean_mask : array-like of bool, shape (n_samples,), default=None
+            Marks the rows of ``X`` whose labels are trusted.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype="numeric", **self._y_options())
+        self._check_targets(y)
+        n = X.shape[0]
+        weight = check_weights(sample_weight, X)
+        X, y, trusted, weight = self._with_trusted(X, y, weight, clean_val, clean_mask)
+        self._set_targets(y)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        estimator = self._estimator()
+        carries = self._carries(estimator)
+        self.carry_check_ = None
+        carry = carries[0]
+        if len(carries) > 1:
+            self.carry_check_ = self._check(X, y, trusted, weight, carries, rng, seed)
+            carry = self._pick(self.carry_check_)
+        self.reweighter_ = self._fit_reweighter(X, y, trusted, weight, seed)
+        self.carry_ = carry
+        self.estimator_ = self._fit_carried(
+            estimator, self.reweighter_, X, y, trusted, weight, carry
+        )
+        self.example_weights_ = self.reweighter_.example_weights_[:n]
+        setattr(self, self._quality, getattr(self.reweighter_, self._quality)[:n])
+        return self
+
+    def _set_targets(self, y):
+        """Set what the task reads off the targets, trusted rows included (nothing here)."""
+
+    # -- the pieces of fit -----------------------------------------------------------
+
+    def _with_trusted(self, X, y, weight, clean_val, clean_mask):
+        """``X, y``, the trusted mask (None without a trusted set) and the
+        weights, with ``clean_val``'s rows appended."""
+        if clean_val is not None and clean_mask is not None:
+            raise ValueError("Pass either clean_val or clean_mask, not both.")
+        if clean_mask is not None:
+            return X, y, check_mask_rows(clean_mask, X.shape[0]), weight
+        if clean_val is None:
+            return X, y, None, weight
+        if not isinstance(clean_val, (tuple, list)) or len(clean_val) != 2:
+            raise TypeError("clean_val must be a pair (X_clean, y_clean).")
+        X_clean = validate_data(self, clean_val[0], reset=False, accept_sparse="csr")
+        y_clean = np.asarray(clean_val[1])
+        if y_clean.shape[:1] != (X_clean.shape[0],) or y_clean.shape[1:] != y.shape[1:]:
+            raise ValueError(
+                "clean_val[1] (y_clean) must have one target per row of X_clean "
+                f"({X_clean.shape[0]}), shaped like y; got shape {y_clean.shape}."
+            )
+        mask = np.r_[np.zeros(X.shape[0], bool), np.ones(len(y_clean), bool)]
+        if weight is not None:
+            weight = np.r_[weight, np.ones(len(y_clean))]
+        return vstack(X, X_clean), np.r_[y, y_clean], mask, weight
+
+    def _carries(self, estimator):
+        takes_weight = has_fit_parameter(estimator, "sample_weight")
+        if self.carry not in ("auto", *self._ways):
+            raise ValueError(
+                f"carry={self.carry!r} is not available to {type(self).__name__}; "
+                f"choose one of {['auto', *self._ways]}."
+            )
+        if self.carry != "auto":
+            if self.carry == "weights" and not takes_weight:
+                raise TypeError(
+                    f"carry='weights' needs an estimator whose fit takes sample_weight; "
+                    f"{type(estimator).__name__}.fit does not."
+                )
+            return (self.carry,)
+        return tuple(w for w in self._ways if takes_weight or w != "weights")
+
+    def _fit_reweighter(self, X, y, trusted, weight, seed):
+        reweighter = self._reweighter(seed)
+        kwargs = {} if trusted is None else {"clean_mask": trusted}
+        if weight is not None:
+            kwargs["sample_weight"] = weight
+        return reweighter.fit(X, y, **kwargs)
+
+    def _fit_carried(self, estimator, reweighter, X, y, trusted, weight, carry):
+        """``estimator`` (cloned) fitted on the rows and weights of ``carry``."""
+        estimator = clone(estimator)
+        trusted = np.zeros(len(y), bool) if trusted is None else trusted
+        base = np.ones(len(y)) if weight is None else weight
+        if carry == "weights":
+            meta = np.nan_to_num(reweighter.example_weights_, nan=1.0)
+            row_weight = np.where(trusted, base, base * meta)
+            if not row_weight.any():  # no row kept: the rows as given
+                row_weight = base
+            return estimator.fit(X, y, sample_weight=row_weight)
+        rows = np.arange(len(y))
+        if carry == "filter":
+            keep = trusted | (np.nan_to_num(getattr(reweighter, self._quality), nan=1.0) > 0)
+            if len(np.unique(y[keep])) == len(np.unique(y)):
+                rows = np.flatnonzero(keep)
+        if weight is None:
+            return estimator.fit(X[rows], y[rows])
+        return estimator.fit(X[rows], y[rows], sample_weight=weight[rows])
+
+    def _check(self, X, y, trusted, weight, carries, rng, seed):
+        """Each way's per-row score on held-back untrusted rows (see Notes)."""
+        mask = np.zeros(len(y), bool) if trusted is None else trusted
+        untrusted = np.flatnonzero(~mask)
+        fold = np.full(len(y), -1)
+        fold[untrusted] = rng.permutation(len(untrusted)) % self.n_folds
+        check = {"n_rows": 0, "scores": {}, "differences": {}, "standard_errors": {}}
+        if any(
+            not (fold == k).any() or not self._enough_targets(y[fold != k], y)
+            for k in range(self.n_folds)
+        ):
+            return check  # too few untrusted rows to check: the rows as given
+        scores = {carry: [] for carry in carries}
+        row_weight = []
+        estimator = self._estimator()
+        for k in range(self.n_folds):
+            train, held = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+            sub_trusted = None if trusted is None else trusted[train]
+            sub_weight = None if weight is None else weight[train]
+            reweighter = self._fit_reweighter(X[train], y[train], sub_trusted, sub_weight, seed)
+            for carry in carries:
+                model = self._fit_carried(
+                    estimator, reweighter, X[train], y[train], sub_trusted, sub_weight, carry
+                )
+                scores[carry].append(self._held_scores(model, X[held], y[held]))
+            row_weight.append(self._held_weights(y[held], y[mask] if mask.any() else y, y))
+            if weight is not None:
+                row_weight[-1] = row_weight[-1] * weight[held]
+        w = np.concatenate(row_weight)
+        w = w / w.sum()
+        right = {carry: np.concatenate(s).astype(np.float64) for carry, s in scores.items()}
+        check["n_rows"] = len(w)
+        for carry in carries:
+            check["scores"][carry] = float(w @ right[carry])
+            if carry != "none":
+                diff = right[carry] - right["none"]
+                mean = float(w @ diff)
+                check["differences"][carry] = mean
+                check["standard_errors"][carry] = float(np.sqrt((w @ (diff - mean) ** 2) * (w @ w)))
+        return check
+
+    @staticmethod
+    def _pick(check):
+        """The best way by mean, when ahead of "none" by more than GUARD
+        standard errors; else "none"."""
+        ways = check["differences"]
+        if not ways:
+            return "none"
+        best = max(ways, key=ways.get)
+        ahead = ways[best] > max(GUARD * check["standard_errors"][best], 0.0)
+        return best if ahead else "none"
+
+    # -- prediction -------------------------------------------------------------------
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predictions of ``estimator_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(validate_data(self, X, reset=False, accept_sparse="csr"))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self._estimator())
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = False  # the reweighter's network takes no NaN
+        return tags
+
+
+class ReweightedClassifier(ClassifierMixin, _CarryBase):
+    """Any classifier, trained on the rows and weights a trusted set decides.
+
+    ``fit`` fits the ``reweighter`` on the rows (and the trusted set), then
+    ``estimator`` on them, carried one of three ways: ``"weights"``, each
+    untrusted row's ``example_weights_`` (times its ``sample_weight``) as the
+    estimator's ``sample_weight``; ``"filter"``, the rows whose
+    ``label_quality_`` is positive (the network favoured their label during
+    training); ``"none"``, every row as given. Trusted rows always train the
+    estimator, with their own weights. ``carry="auto"`` chooses the way by a
+    check on rows the compared models were not fitted to (see Notes), so
+    that the estimator is not made worse than on the labels as given.
+
+    Parameters
+    ----------
+    estimator : classifier or None, default=None
+        The classifier to train, cloned at ``fit``. ``"weights"`` needs its
+        ``fit`` to take ``sample_weight``. None:
+        ``HistGradientBoostingClassifier()``.
+    reweighter : MetaReweightClassifier or None, default=None
+        What learns the weights, cloned at ``fit``. None:
+        ``MetaReweightClassifier(random_state=random_state)``.
+    carry : {"auto", "weights", "filter", "none"}, default="auto"
+        How the reweighter's results reach the estimator; ``"auto"``
+        chooses by the check.
+    n_folds : int, default=2
+        Folds of the untrusted rows in the check of ``carry="auto"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the check's folds and the default reweighter.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names, when ``X`` has string column names.
+    reweighter_ : MetaReweightClassifier
+        The reweighter fitted on every row.
+    estimator_ : classifier
+        The estimator fitted on the carried rows.
+    carry_ : {"weights", "filter", "none"}
+        The way carried.
+    carry_check_ : dict or None
+        The check: per way, its mean held-back score (``"scores"``), its
+        difference to ``"none"`` and that difference's standard error
+        (``"differences"``, ``"standard_errors"``), the held-back rows
+        (``"n_rows"``; 0, and no way checked, when a fold would hold no
+        untrusted row or its complement miss a class, or for the regressor
+        hold constant targets: then ``"none"``); None
+        when ``carry`` is not ``"auto"``.
+    example_weights_ : ndarray of shape (n_samples,)
+        The reweighter's ``example_weights_``, per row of ``X``.
+    label_quality_ : ndarray of shape (n_samples,)
+        The reweighter's ``label_quality_``, per row of ``X``.
+
+    Notes
+    -----
+    The check (``carry="auto"``): the untrusted rows are split in
+    ``n_folds`` folds; for each, a clone of the reweighter is fitted on the
+    other folds and the trusted rows, and the estimator, carried each way,
+    on the same rows; each scores the held-back fold on its given labels,
+    each class weighted to its share of the trusted set (times the rows'
+    ``sample_weight``), as ``MetaReweightClassifier``'s selection round
+    scores. The way with the best mean is kept when it is ahead of
+    ``"none"`` by more than one standard error of the paired per-row
+    difference, else ``"none"``. It costs ``n_folds`` more reweighter fits
+    and ``3 n_folds`` estimator fits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> torch.set_num_threads(1)
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sk_l2rw import MetaReweightClassifier, ReweightedClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> trusted = np.arange(len(y)) % 10 == 0
+    >>> clf = ReweightedClassifier(
+    ...     LogisticRegression(max_iter=1000),
+    ...     reweighter=MetaReweightClassifier(max_epochs=5, random_state=0),
+    ...     random_state=0,
+    ... )
+    >>> clf.fit(X, y, clean_mask=trusted).carry_ in ("weights", "filter", "none")
+    True
+    >>> clf.predict(X[:2]).shape
+    (2,)
+    """
+
+    _ways = CARRIES
+    _quality = "label_quality_"
+
+    def _y_options(self):
+        return {}
+
+    def _default_estimator(self):
+        return HistGradientBoostingClassifier()
+
+    def _default_reweighter(self, seed):
+        return MetaReweightClassifier(random_state=seed)
+
+    def _check_targets(self, y):
+        check_classification_targets(y)
+        if len(np.unique(y)) < 2:
+            raise ValueError(
+                f"y must contain at least 2 classes; got 1 class: {np.unique(y)[0]!r}."
+            )
+
+    def _set_targets(self, y):
+        self.classes_ = np.unique(y)
+
+    @staticmethod
+    def _enough_targets(y_part, y):
+        """Whether a fold's training rows hold every class."""
+        return len(np.unique(y_part)) == len(np.unique(y))
+
+    @staticmethod
+    def _held_scores(model, X, y):
+        return model.predict(X) == y
+
+    @staticmethod
+    def _held_weights(y_held, y_trusted, y):
+        return _class_share_weights(y_held, y_trusted, y)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from ``estimator_``, columns as ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(
+            validate_data(self, X, reset=False, accept_sparse="csr")
+        )
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """``estimator_``'s decision function.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(
+            validate_data(self, X, reset=False, accept_sparse="csr")
+        )
+
+
+class ReweightedRegressor(RegressorMixin, _CarryBase):
+    """Any regressor, trained on the rows and weights a trusted set decides.
+
+    The regression twin of :class:`ReweightedClassifier`: the reweighter is a
+    :class:`~sk_l2rw.MetaReweightRegressor` (by default with its defaults),
+    the estimator by default ``HistGradientBoostingRegressor()``, and the
+    ways are ``"weights"`` (each untrusted row's ``example_weights_`` as the
+    estimator's ``sample_weight``) and ``"none"`` (every row as given); the
+    check scores held-back rows by minus their absolute error on the given
+    targets. Parameters, attributes and the check are otherwise those of
+    :class:`ReweightedClassifier`, with ``target_quality_`` (the
+    reweighter's) in place of ``label_quality_``.
+
+    Parameters
+    ----------
+    estimator : regressor or None, default=None
+        The regressor to train, cloned at ``fit``; None:
+        ``HistGradientBoostingRegressor()``.
+    reweighter : MetaReweightRegressor or None, default=None
+        What learns the weights, cloned at ``fit``; None:
+        ``MetaReweightRegressor(random_state=random_state)``.
+    carry : {"auto", "weights", "none"}, default="auto"
+        How the reweighter's results reach the estimator.
+    n_folds : int, default=2
+        Folds of the untrusted rows in the check.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the check's folds and the default reweighter.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names, when ``X`` has string column names.
+    reweighter_ : MetaReweightRegressor
+        The reweighter fitted on every row.
+    estimator_ : regressor
+        The estimator fitted on the carried rows.
+    carry_ : {"weights", "none"}
+        The way carried.
+    carry_check_ : dict or None
+        The check, as for :class:`ReweightedClassifier`.
+    example_weights_ : ndarray of shape (n_samples,)
+        The reweighter's ``example_weights_``, per row of ``X``.
+    target_quality_ : ndarray of shape (n_samples,)
+        The reweighter's ``target_quality_``, per row of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> torch.set_num_threads(1)
+    >>> from sklearn.datasets import make_friedman1
+    >>> from sklearn.linear_model import Ridge
+    >>> from sk_l2rw import MetaReweightRegressor, ReweightedRegressor
+    >>> X, y = make_friedman1(n_samples=200, random_state=0)
+    >>> trusted = np.arange(len(y)) % 10 == 0
+    >>> reg = ReweightedRegressor(
+    ...     Ridge(), reweighter=MetaReweightRegressor(max_epochs=5, random_state=0), random_state=0
+    ... )
+    >>> reg.fit(X, y, clean_mask=trusted).predict(X[:2]).shape
+    (2,)
+    """
+
+    _ways = ("none", "weights")
+    _quality = "target_quality_"
+
+    def _y_options(self):
+        multi = get_tags(self._estimator()).target_tags.multi_output
+        return {"y_numeric": True, "multi_output": multi}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = get_tags(self._estimator()).target_tags.multi_output
+        return tags
+
+    def _default_estimator(self):
+        return HistGradientBoostingRegressor()
+
+    def _default_reweighter(self, seed):
+        return MetaReweightRegressor(random_state=seed)
+
+    def _check_targets(self, y):
+        """Numeric targets (``validate_data`` checked them)."""
+
+    @staticmethod
+    def _enough_targets(y_part, y):
+        """Whether a fold's training targets vary (the reweighter needs it)."""
+        return len(y_part) >= 2 and bool(np.ptp(y_part, axis=0).any())
+
+    @staticmethod
+    def _held_scores(model, X, y):
+        error = np.abs(model.predict(X) - y)
+        return -(error.reshape(len(y), -1).mean(axis=1))
+
+    @staticmethod
+    def _held_weights(y_held, y_trusted, y):
+        return np.ones(len(y_held))
+
+
+def _class_share_weights(y_held, y_trusted, y_all):
+    """Per held-back row, its class's share of the trusted rows over its share
+    of the rows (1 for a class absent from the trusted rows)."""
+    classes, y_idx = np.unique(y_all, return_inverse=True)
+    held = np.searchsorted(classes, y_held)
+    trusted = np.bincount(np.searchsorted(classes, y_trusted), minlength=len(classes))
+    share = np.bincount(y_idx, minlength=len(classes)) / len(y_all)
+    factor = np.where(trusted > 0, (trusted / trusted.sum()) / np.maximum(share, 1e-12), 1.0)
+    return factor[held]

@@ -1,0 +1,269 @@
+"""ReweightedClassifier: each way to carry the weights, the check that
+chooses one, routing, and scikit-learn's estimator checks."""
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification, make_friedman1, make_moons
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import mean_squared_error
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sk_l2rw import (
+    MetaReweightClassifier,
+    MetaReweightRegressor,
+    ReweightedClassifier,
+    ReweightedRegressor,
+)
+from sk_l2rw.datasets import make_corrupted_targets, make_noisy_labels, split_trusted
+from sk_l2rw.model_selection import TrustedStratifiedKFold, trusted_scorer
+
+torch.set_num_threads(1)
+
+TINY = dict(hidden_layer_sizes=(8,), max_epochs=6, batch_size=32, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=0)
+    y_noisy, _ = make_noisy_labels(y, noise_rate=0.3, random_state=0)
+    trusted = split_trusted(y, n_per_class=8, random_state=0)
+    return X, np.where(trusted, y, y_noisy), trusted
+
+
+def _carried(carry, noisy, **kwargs):
+    X, y, trusted = noisy
+    clf = ReweightedClassifier(
+        LogisticRegression(),
+        reweighter=MetaReweightClassifier(**TINY),
+        carry=carry,
+        random_state=0,
+        **kwargs,
+    )
+    return clf.fit(X, y, clean_mask=trusted)
+
+
+def _coef(model):
+    return np.c_[model.coef_, model.intercept_]
+
+
+def test_each_way_fits_the_estimator_as_documented(noisy):
+    X, y, trusted = noisy
+    for carry in ("weights", "filter", "none"):
+        clf = _carried(carry, noisy)
+        assert clf.carry_ == carry and clf.carry_check_ is None
+        w, q = clf.reweighter_.example_weights_, clf.reweighter_.label_quality_
+        np.testing.assert_array_equal(clf.example_weights_, w)
+        if carry == "weights":
+            ref = LogisticRegression().fit(X, y, sample_weight=np.where(trusted, 1.0, w))
+        elif carry == "filter":
+            keep = trusted | (q > 0)
+            assert 0 < keep.sum() < len(y)
+            ref = LogisticRegression().fit(X[keep], y[keep])
+        else:
+            ref = LogisticRegression().fit(X, y)
+        np.testing.assert_allclose(_coef(clf.estimator_), _coef(ref), rtol=1e-6)
+        np.testing.assert_array_equal(clf.predict_proba(X), ref.predict_proba(X))
+        np.testing.assert_array_equal(clf.decision_function(X), ref.decision_function(X))
+
+
+def test_the_check_against_a_hand_computation(noisy):
+    """The "none" way's held-back scores do not depend on the reweighter:
+    recompute them from the documented folds and weights."""
+    X, y, trusted = noisy
+    clf = _carried("auto", noisy)
+    check = clf.carry_check_
+    rng = check_random_state(0)
+    rng.randint(np.iinfo(np.int32).max)  # the reweighter's seed
+    untrusted = np.flatnonzero(~trusted)
+    fold = np.full(len(y), -1)
+    fold[untrusted] = rng.permutation(len(untrusted)) % 2
+    right, weight = [], []
+    trusted_share = np.bincount(y[trusted], minlength=3) / trusted.sum()
+    share = np.bincount(y, minlength=3) / len(y)
+    for k in range(2):
+        model = LogisticRegression().fit(X[fold != k], y[fold != k])
+        held = fold == k
+        right.append(model.predict(X[held]) == y[held])
+        weight.append((trusted_share / share)[y[held]])
+    right, weight = np.concatenate(right), np.concatenate(weight)
+    assert check["n_rows"] == len(untrusted)
+    assert check["scores"]["none"] == pytest.approx(weight @ right / weight.sum())
+    # The rule: the best way when ahead of "none" by more than one SE.
+    best = max(check["differences"], key=check["differences"].get)
+    ahead = check["differences"][best] > check["standard_errors"][best]
+    assert clf.carry_ == (best if ahead else "none")
+
+
+def test_auto_does_not_carry_weights_that_wreck_trees():
+    """Issue 19's case: a 2-D curved boundary with 30 % uniform flips, where
+    trees trained with the network's weights fell far below trees on the
+    noisy labels."""
+    X, y = make_moons(1500, noise=0.3, random_state=0)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0)
+    y_noisy, _ = make_noisy_labels(y_tr, noise_rate=0.3, random_state=0)
+    trusted = split_trusted(y_tr, n_per_class=10, random_state=0)
+    y_noisy = np.where(trusted, y_tr, y_noisy)
+    trees = HistGradientBoostingClassifier(random_state=0)
+    plain = trees.fit(X_tr, y_noisy).score(X_te, y_te)
+    clf = ReweightedClassifier(
+        HistGradientBoostingClassifier(random_state=0),
+        reweighter=MetaReweightClassifier(max_epochs=20, random_state=0),
+        random_state=0,
+    ).fit(X_tr, y_noisy, clean_mask=trusted)
+    assert clf.score(X_te, y_te) >= plain - 0.02, (clf.carry_, clf.carry_check_)
+
+
+def test_clean_val_rows_train_both_models(noisy):
+    X, y, trusted = noisy
+    clf = ReweightedClassifier(
+        LogisticRegression(), reweighter=MetaReweightClassifier(**TINY), carry="none"
+    )
+    clf.fit(X[~trusted], y[~trusted], clean_val=(X[trusted], y[trusted]))
+    assert clf.example_weights_.shape == ((~trusted).sum(),)
+    ref = LogisticRegression().fit(np.r_[X[~trusted], X[trusted]], np.r_[y[~trusted], y[trusted]])
+    np.testing.assert_allclose(_coef(clf.estimator_), _coef(ref), rtol=1e-6)
+
+
+def test_sample_weight_reaches_both_models(noisy):
+    X, y, trusted = noisy
+    weight = np.random.RandomState(0).rand(len(y)) + 0.5
+    clf = ReweightedClassifier(
+        LogisticRegression(), reweighter=MetaReweightClassifier(**TINY), carry="weights"
+    ).fit(X, y, clean_mask=trusted, sample_weight=weight)
+    direct = MetaReweightClassifier(**TINY).fit(X, y, clean_mask=trusted, sample_weight=weight)
+    np.testing.assert_array_equal(clf.example_weights_, direct.example_weights_)
+    meta = np.where(trusted, 1.0, direct.example_weights_)
+    ref = LogisticRegression().fit(X, y, sample_weight=weight * meta)
+    np.testing.assert_allclose(_coef(clf.estimator_), _coef(ref), rtol=1e-6)
+
+
+class _NoWeights(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_errors(noisy):
+    X, y, trusted = noisy
+    with pytest.raises(TypeError, match="carry='weights' needs an estimator whose fit takes"):
+        ReweightedClassifier(_NoWeights(), carry="weights").fit(X, y, clean_mask=trusted)
+    with pytest.raises(ValueError, match="either clean_val or clean_mask"):
+        ReweightedClassifier().fit(X, y, clean_mask=trusted, clean_val=(X[:3], y[:3]))
+    with pytest.raises(ValueError, match="carry"):
+        ReweightedClassifier(carry="sometimes").fit(X, y, clean_mask=trusted)
+    # Without sample_weight the check compares the two other ways only.
+    clf = ReweightedClassifier(_NoWeights(), reweighter=MetaReweightClassifier(**TINY))
+    clf.fit(X, y, clean_mask=trusted)
+    assert set(clf.carry_check_["scores"]) == {"none", "filter"}
+    assert not hasattr(clf, "predict_proba")
+
+
+def test_pipeline_and_grid_search_with_trusted_rows(noisy):
+    X, y, trusted = noisy
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = ReweightedClassifier(
+            LogisticRegression(), reweighter=MetaReweightClassifier(**TINY), random_state=0
+        ).set_fit_request(clean_mask=True)
+        pipe = make_pipeline(StandardScaler(), clf)
+        search = GridSearchCV(
+            pipe,
+            {"reweightedclassifier__estimator__C": [0.1, 1.0]},
+            scoring=trusted_scorer(),
+            cv=TrustedStratifiedKFold(2),
+        )
+        search.fit(X, y, clean_mask=trusted)
+    assert search.best_estimator_[-1].estimator_.C in (0.1, 1.0)
+    assert search.predict(X).shape == (len(y),)
+
+
+# -- the regressor ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corrupted():
+    X, y = make_friedman1(400, random_state=0)
+    y_bad, bad = make_corrupted_targets(y, corruption_rate=0.3, random_state=0)
+    trusted = np.zeros(len(y), bool)
+    trusted[np.flatnonzero(~bad)[:30]] = True
+    return X, y, y_bad, trusted
+
+
+def test_regressor_ways_and_check(corrupted):
+    X, y, y_bad, trusted = corrupted
+    kw = dict(reweighter=MetaReweightRegressor(**TINY), random_state=0)
+    weights = ReweightedRegressor(Ridge(), carry="weights", **kw).fit(X, y_bad, clean_mask=trusted)
+    w = np.where(trusted, 1.0, weights.reweighter_.example_weights_)
+    ref = Ridge().fit(X, y_bad, sample_weight=w)
+    np.testing.assert_allclose(weights.estimator_.coef_, ref.coef_, rtol=1e-6)
+    np.testing.assert_array_equal(weights.target_quality_, weights.reweighter_.target_quality_)
+    auto = ReweightedRegressor(Ridge(), **kw).fit(X, y_bad, clean_mask=trusted)
+    check = auto.carry_check_
+    assert set(check["scores"]) == {"none", "weights"}
+    # "none" by hand: minus the absolute error on the given targets, weight 1.
+    rng = check_random_state(0)
+    rng.randint(np.iinfo(np.int32).max)
+    untrusted = np.flatnonzero(~trusted)
+    fold = np.full(len(y), -1)
+    fold[untrusted] = rng.permutation(len(untrusted)) % 2
+    errors = np.concatenate(
+        [
+            np.abs(
+                Ridge().fit(X[fold != k], y_bad[fold != k]).predict(X[fold == k]) - y_bad[fold == k]
+            )
+            for k in range(2)
+        ]
+    )
+    assert check["scores"]["none"] == pytest.approx(-errors.mean())
+    ahead = check["differences"]["weights"] > check["standard_errors"]["weights"]
+    assert auto.carry_ == ("weights" if ahead else "none")
+    with pytest.raises(ValueError, match="carry='filter' is not available to ReweightedRegressor"):
+        ReweightedRegressor(carry="filter", **kw).fit(X, y_bad, clean_mask=trusted)
+
+
+def test_regressor_trees_on_gross_outliers(corrupted):
+    X, y, y_bad, trusted = corrupted
+    X_te, y_te = make_friedman1(400, random_state=1)
+    trees = HistGradientBoostingRegressor(random_state=0)
+    plain = mean_squared_error(y_te, trees.fit(X, y_bad).predict(X_te)) ** 0.5
+    reg = ReweightedRegressor(
+        HistGradientBoostingRegressor(random_state=0),
+        reweighter=MetaReweightRegressor(max_epochs=30, random_state=0),
+        random_state=0,
+    ).fit(X, y_bad, clean_mask=trusted)
+    rmse = mean_squared_error(y_te, reg.predict(X_te)) ** 0.5
+    assert rmse <= plain * 1.02, (reg.carry_, reg.carry_check_, rmse, plain)
+
+
+# -- scikit-learn's checks, the default reweighter made tiny ----------------------------
+
+
+CHECK_TIME = dict(hidden_layer_sizes=(16,), max_epochs=20, lr=0.01, batch_size=32, random_state=0)
+
+
+@pytest.mark.filterwarnings("ignore:No trusted set given:UserWarning")
+@pytest.mark.filterwarnings("ignore:The trusted set:UserWarning")
+@parametrize_with_checks(
+    [
+        ReweightedClassifier(
+            LogisticRegression(),
+            reweighter=MetaReweightClassifier(**CHECK_TIME),
+            random_state=0,
+        ),
+        ReweightedRegressor(
+            Ridge(), reweighter=MetaReweightRegressor(**CHECK_TIME), random_state=0
+        ),
+    ],
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
