@@ -194,6 +194,8 @@ def assemble(out):
                 }
                 verdict = ("win" if diff > 0 else "tie") if ok else "lost"
                 verdict += ", harm" if harm else ""
+                if len(rows) < 2:  # no standard error yet: not counted
+                    verdict, met, harms, total = "one seed", met - ok, harms - harm, total - 1
                 rows_md.append(
                     f"| {name} | "
                     + " | ".join(f"{means[m]:.3f}" for m in METHODS)

@@ -306,7 +306,8 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
         ``HistGradientBoostingClassifier()``.
     reweighter : MetaReweightClassifier or None, default=None
         What learns the weights, cloned at ``fit``. None:
-        ``MetaReweightClassifier(random_state=random_state)``.
+        ``MetaReweightClassifier()`` with its defaults, seeded from
+        ``random_state``.
     carry : {"auto", "weights", "filter", "none"}, default="auto"
         How the reweighter's results reach the estimator; ``"auto"``
         chooses by the check.
@@ -468,7 +469,8 @@ class ReweightedRegressor(RegressorMixin, _CarryBase):
         ``HistGradientBoostingRegressor()``.
     reweighter : MetaReweightRegressor or None, default=None
         What learns the weights, cloned at ``fit``; None:
-        ``MetaReweightRegressor(random_state=random_state)``.
+        ``MetaReweightRegressor()`` with its defaults, seeded from
+        ``random_state``.
     carry : {"auto", "weights", "none"}, default="auto"
         How the reweighter's results reach the estimator.
     n_folds : int, default=2
