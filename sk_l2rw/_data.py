@@ -54,12 +54,8 @@ class BatchDataset(Dataset):
 
     def __getitems__(self, indices):
         idx = torch.as_tensor(indices)
-        if sparse.issparse(self.X):
-            X = torch.as_tensor(dense_rows(self.X, indices))
-        else:
-            X = torch.as_tensor(self.X)[idx]
         y = torch.zeros(len(idx)) if self.y is None else torch.as_tensor(self.y)[idx]
-        return X, y
+        return rows_tensor(self.X, idx), y
 
 
 def dense_rows(X, rows=slice(None)):
@@ -72,6 +68,7 @@ def rows_tensor(X, rows=slice(None), device="cpu"):
     """Rows of an array or sparse matrix as a dense tensor (a view for a dense
     array and a slice)."""
     if sparse.issparse(X):
+        rows = rows if isinstance(rows, slice) else np.asarray(rows)
         return torch.as_tensor(dense_rows(X, rows), device=device)
     if not isinstance(rows, slice):
         rows = torch.as_tensor(rows)

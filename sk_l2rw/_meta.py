@@ -75,6 +75,15 @@ def cross_entropy(logits, y):
     return F.cross_entropy(logits, y, reduction="none")
 
 
+def weighted_mean(values, weight=None):
+    """The mean of ``values``, weighted by ``weight`` when given (0 when every
+    weight is 0)."""
+    if weight is None:
+        return values.mean()
+    weight = weight.to(values.dtype)
+    return (values * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
 def normalise(u):
     """Rectify and normalise raw meta scores; all zero stays all zero."""
     w = torch.clamp(u, min=0)
@@ -180,10 +189,7 @@ class _Weights(NamedTuple):
 
     def clean_mean(self, losses):
         """The trusted loss: the (weighted) mean of the trusted rows' losses."""
-        if self.clean is None:
-            return losses.mean()
-        w = self.clean.to(losses.dtype)
-        return (losses * w).sum() / w.sum()
+        return weighted_mean(losses, self.clean)
 
     def scale(self, u):
         """The raw scores of the weighted virtual step."""

@@ -24,7 +24,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from ._data import BatchDataset, RowSampler, batch_collate, rows_tensor
-from ._meta import meta_step, resolve_method
+from ._meta import meta_step, resolve_method, weighted_mean
 
 # Per-batch figures, averaged per epoch by PassthroughScoring: the trusted loss
 # before each step (every phase), and the weights' figures (meta steps).
@@ -224,15 +224,12 @@ class _PhasedMetaNet:
             return None
         return torch.as_tensor(self.sample_weight_[rows], device=self.device)
 
-    def eval_rows(self, X, rows=slice(None)):
-        """The module's outputs (eval mode) for rows of ``X`` (array or sparse),
-        ``_eval_chunk`` rows at a time."""
-        rows = np.arange(X.shape[0])[rows]
-        outs = [
-            self.eval_output(rows_tensor(X, rows[i : i + self._eval_chunk], device=self.device))
-            for i in range(0, len(rows), self._eval_chunk)
-        ]
-        return torch.cat(outs) if outs else self.eval_output(rows_tensor(X, rows[:0], self.device))
+    def eval_rows(self, X):
+        """The module's outputs (eval mode) for the rows of ``X`` (array or
+        sparse), ``_eval_chunk`` rows at a time."""
+        chunks = [slice(i, i + self._eval_chunk) for i in range(0, X.shape[0], self._eval_chunk)]
+        outs = [self.eval_output(rows_tensor(X, rows, self.device)) for rows in chunks]
+        return torch.cat(outs) if outs else self.eval_output(rows_tensor(X, device=self.device))
 
     def initialize_module(self):
         super().initialize_module()
@@ -430,6 +427,7 @@ class _PhasedMetaNet:
         if self.phase_ != "meta":
             return self._plain_step(x, y, rows)
         xc, yc, wc = self._trusted_batch()
+        sw = self._row_weights(rows)
         step = meta_step(
             self.module_,
             x,
@@ -438,7 +436,7 @@ class _PhasedMetaNet:
             yc,
             method=self.meta_method_,
             loss_fn=self._row_losses,
-            sample_weight=self._row_weights(rows),
+            sample_weight=sw,
             clean_weight=wc,
         )
         loss = step.losses.mean()
@@ -447,7 +445,6 @@ class _PhasedMetaNet:
         n = len(w)
         # Each row's weight over its plain (sample-)weighted share of the batch:
         # 1 is plain training; a row of sample weight 0 gets 0.
-        sw = self._row_weights(rows)
         ratio = w * n if sw is None else torch.where(sw > 0, w * sw.sum() / sw, 0.0)
         # Rows are distinct within a batch, so plain fancy-index addition is exact.
         self.weight_sums_[rows] += ratio.cpu().numpy()
@@ -476,11 +473,7 @@ class _PhasedMetaNet:
         if self.plain_class_weight_ is not None:
             cw = self.plain_class_weight_[y]
             w = cw if w is None else cw * w.to(cw.dtype)
-        if w is None:
-            objective = losses.mean()
-        else:
-            w = w.to(losses.dtype)
-            objective = (losses * w).sum() / w.sum().clamp_min(1e-12)
+        objective = weighted_mean(losses, w)
         loss = losses.detach().mean()
         self._check_finite(loss)
         objective.backward()
@@ -492,11 +485,7 @@ class _PhasedMetaNet:
     def _clean_loss(self):
         """The trusted batch's (weighted) mean loss under the current parameters, in eval mode."""
         xc, yc, wc = self._trusted_batch()
-        losses = self._row_losses(self.eval_output(xc), yc)
-        if wc is None:
-            return losses.mean().item()
-        wc = wc.to(losses.dtype)
-        return ((losses * wc).sum() / wc.sum()).item()
+        return weighted_mean(self._row_losses(self.eval_output(xc), yc), wc).item()
 
     def eval_output(self, x):
         """The module's output for the tensor ``x`` in eval mode, without gradients;
