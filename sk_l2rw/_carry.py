@@ -13,7 +13,7 @@ round chooses a kind (:mod:`._selection`): cross-fitted on the untrusted
 rows, each way trains the estimator on the other folds and the trusted rows
 and scores the held-back fold on its given labels (classes weighted to the
 trusted set's shares) or targets; a way other than the estimator on the rows as given is
-kept only when ahead of it by more than ``GUARD`` standard errors of the
+kept only when ahead of it by more than ``_selection.GUARD`` standard errors of the
 paired difference.
 """
 
@@ -38,8 +38,9 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 from ._base import check_mask_rows
 from ._classifier import MetaReweightClassifier
 from ._data import check_weights, vstack
+from ._net import trusted_class_weight
 from ._regressor import MetaReweightRegressor
-from ._selection import GUARD
+from ._selection import ahead, paired_difference
 
 # The ways to carry the reweighter's results to the estimator.
 CARRIES = ("none", "weights", "filter")
@@ -242,10 +243,9 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         for carry in carries:
             check["scores"][carry] = float(w @ right[carry])
             if carry != "none":
-                diff = right[carry] - right["none"]
-                mean = float(w @ diff)
+                mean, se = paired_difference(right[carry] - right["none"], w)
                 check["differences"][carry] = mean
-                check["standard_errors"][carry] = float(np.sqrt((w @ (diff - mean) ** 2) * (w @ w)))
+                check["standard_errors"][carry] = se
         return check
 
     @staticmethod
@@ -256,8 +256,7 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         if not ways:
             return "none"
         best = max(ways, key=ways.get)
-        ahead = ways[best] > max(GUARD * check["standard_errors"][best], 0.0)
-        return best if ahead else "none"
+        return best if ahead(ways[best], check["standard_errors"][best]) else "none"
 
     # -- prediction -------------------------------------------------------------------
 
@@ -410,7 +409,16 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
 
     @staticmethod
     def _held_weights(y_held, y_trusted, y):
-        return _class_share_weights(y_held, y_trusted, y)
+        """Each held-back row's class brought to its share of the trusted rows,
+        as the selection round weights its held-back rows (all 1 when the
+        trusted rows lack a class)."""
+        classes = np.unique(y)
+        factor = trusted_class_weight(
+            np.searchsorted(classes, y_trusted), np.searchsorted(classes, y), len(classes)
+        )
+        if factor is None:
+            return np.ones(len(y_held))
+        return factor.numpy().astype(np.float64)[np.searchsorted(classes, y_held)]
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -548,14 +556,3 @@ class ReweightedRegressor(RegressorMixin, _CarryBase):
     @staticmethod
     def _held_weights(y_held, y_trusted, y):
         return np.ones(len(y_held))
-
-
-def _class_share_weights(y_held, y_trusted, y_all):
-    """Per held-back row, its class's share of the trusted rows over its share
-    of the rows (1 for a class absent from the trusted rows)."""
-    classes, y_idx = np.unique(y_all, return_inverse=True)
-    held = np.searchsorted(classes, y_held)
-    trusted = np.bincount(np.searchsorted(classes, y_trusted), minlength=len(classes))
-    share = np.bincount(y_idx, minlength=len(classes)) / len(y_all)
-    factor = np.where(trusted > 0, (trusted / trusted.sum()) / np.maximum(share, 1e-12), 1.0)
-    return factor[held]

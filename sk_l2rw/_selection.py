@@ -71,11 +71,23 @@ def fit_folds(make_net, train, trusted, *, fallback, epochs, verbose=0):
     return nets
 
 
+def paired_difference(diff, w):
+    """The ``w``-weighted mean of per-row paired differences ``diff`` (``w``
+    summing to 1) and its standard error."""
+    mean = float(w @ diff)
+    return mean, float(np.sqrt((w @ (diff - mean) ** 2) * (w @ w)))
+
+
+def ahead(mean, standard_error, guard=None):
+    """Whether a paired lead ``mean`` is more than ``guard`` (default
+    ``GUARD``) standard errors, and positive."""
+    return mean > max((GUARD if guard is None else guard) * standard_error, 0.0)
+
+
 def choose(folds, guard=None, verbose=0):
     """``(selected, selection)`` from the folds' held-back scores: the
     fallback when its (weighted) mean score is ahead by more than ``guard``
     (default ``GUARD``) standard errors of the paired difference."""
-    guard = GUARD if guard is None else guard
     scores = {
         key: np.concatenate([net.holdout_scores_[key] for net in folds])
         for key in ("reweighted", "fallback", "weight")
@@ -85,16 +97,14 @@ def choose(folds, guard=None, verbose=0):
     selection = {"n_rows": len(scores["weight"]), "folds": len(folds)}
     selected = "reweighted"
     if w is not None:
-        diff = scores["fallback"] - scores["reweighted"]
-        mean = float(w @ diff)
-        se = float(np.sqrt((w @ (diff - mean) ** 2) * (w @ w)))
+        mean, se = paired_difference(scores["fallback"] - scores["reweighted"], w)
         selection.update(
             reweighted=float(w @ scores["reweighted"]),
             fallback=float(w @ scores["fallback"]),
             difference=mean,
             standard_error=se,
         )
-        if mean > max(guard * se, 0.0):
+        if ahead(mean, se, guard):
             selected = "fallback"
     selection["histories"] = [net.history for net in folds]
     if verbose:
