@@ -1,8 +1,10 @@
 """Baselines for ``quality.py``: what a practitioner would train instead.
 
-Every baseline is the same skorch ``NeuralNetClassifier`` (the default
-:class:`sk_l2rw.MLP`, Adam, the same learning rate, batch size and epochs as
-``MetaReweightClassifier``'s defaults), wrapped as a scikit-learn estimator so
+Every baseline is the same skorch ``NeuralNetClassifier`` (an
+:class:`sk_l2rw.MLP` of two hidden layers of 100, Adam, the learning rate and
+batch size of ``MetaReweightClassifier``'s defaults, and its budget rule:
+``max_epochs="auto"`` is enough epochs for 1,000 optimizer steps on the rows
+it is fitted to, within 50 to 500), wrapped as a scikit-learn estimator so
 that cleanlab's ``CleanLearning`` can clone it and cross-validate it.
 :class:`GoldLossCorrection` trains the same net, twice.
 """
@@ -15,6 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from skorch import NeuralNetClassifier
 
 from sk_l2rw import MLP
+from sk_l2rw._base import auto_epochs
 
 
 class PlainNet(ClassifierMixin, BaseEstimator):
@@ -22,12 +25,13 @@ class PlainNet(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(100,)
+    hidden_layer_sizes : tuple of int, default=(100, 100)
         Hidden widths of the MLP.
     lr : float, default=1e-3
         Adam learning rate.
-    max_epochs : int, default=50
-        Passes over the training rows.
+    max_epochs : int or "auto", default="auto"
+        Passes over the training rows; ``"auto"``: the library's budget rule
+        (``sk_l2rw._base.auto_epochs``) for the rows of the fit.
     batch_size : int, default=128
         Rows per step.
     class_weight : None or "balanced", default=None
@@ -39,9 +43,9 @@ class PlainNet(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes=(100, 100),
         lr=1e-3,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         class_weight=None,
         random_state=0,
@@ -52,6 +56,12 @@ class PlainNet(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.class_weight = class_weight
         self.random_state = random_state
+
+    def epochs_for(self, n_rows):
+        """The epochs of a fit on ``n_rows`` rows."""
+        if self.max_epochs == "auto":
+            return auto_epochs(n_rows, self.batch_size)
+        return self.max_epochs
 
     def fit(self, X, y, max_epochs=None):
         X = np.asarray(X, dtype=np.float32)
@@ -69,7 +79,7 @@ class PlainNet(ClassifierMixin, BaseEstimator):
                 criterion=torch.nn.CrossEntropyLoss,
                 optimizer=torch.optim.Adam,
                 lr=self.lr,
-                max_epochs=self.max_epochs if max_epochs is None else max_epochs,
+                max_epochs=self.epochs_for(len(X)) if max_epochs is None else max_epochs,
                 batch_size=self.batch_size,
                 train_split=None,
                 iterator_train__shuffle=True,
@@ -122,13 +132,14 @@ class _GoldCorrectedLoss(torch.nn.Module):
 class GoldLossCorrection(PlainNet):
     """Gold Loss Correction (Hendrycks, Mazeika, Wilson, Gimpel, NeurIPS 2018).
 
-    A :class:`PlainNet` fitted to every training row (noisy labels, trusted
-    rows with their true labels) gives the corruption matrix: row ``i`` of
+    As published: a :class:`PlainNet` fitted to the untrusted rows alone
+    (their given labels) gives the corruption matrix: row ``i`` of
     ``corruption_matrix_`` is its mean softmax over the trusted rows of true
     class ``i`` (the identity row for a class with no trusted row), an
     estimate of ``P(noisy label = j | true class = i)``. A fresh net of the
     same architecture, initialisation seed, optimizer, learning rate, batch
-    size and epochs is then trained on one shuffled stream of all rows, with
+    size and budget rule (for all the rows) is then trained on one shuffled
+    stream of all rows, with
     the loss ``-log((softmax(f(x)) @ C)[noisy label])`` on the untrusted rows
     and the cross-entropy on the trusted rows. Predictions are the fresh
     net's softmax (the estimate of the true class).
@@ -139,8 +150,9 @@ class GoldLossCorrection(PlainNet):
     def fit(self, X, y, trusted, first=None):
         """Fit on ``(X, y)``; ``trusted`` marks the rows whose ``y`` is true.
 
-        ``first`` is an already fitted :class:`PlainNet` on the same rows and
-        labels to estimate the corruption matrix from (fitted here if None).
+        ``first`` is an already fitted :class:`PlainNet` on the untrusted rows
+        and their labels to estimate the corruption matrix from (fitted here
+        if None).
         """
         X = np.asarray(X, dtype=np.float32)
         trusted = np.asarray(trusted, dtype=bool)
@@ -149,7 +161,7 @@ class GoldLossCorrection(PlainNet):
         if first is None:
             params = self.get_params()
             params.pop("class_weight")
-            first = PlainNet(**params).fit(X, y)
+            first = PlainNet(**params).fit(X[~trusted], np.asarray(y)[~trusted])
         if not np.array_equal(first.classes_, self.classes_):
             raise ValueError("first was fitted to other classes")
         proba = first.predict_proba(X[trusted])
@@ -168,7 +180,7 @@ class GoldLossCorrection(PlainNet):
                 criterion__corruption=C,
                 optimizer=torch.optim.Adam,
                 lr=self.lr,
-                max_epochs=self.max_epochs,
+                max_epochs=self.epochs_for(len(X)),
                 batch_size=self.batch_size,
                 train_split=None,
                 iterator_train__shuffle=True,

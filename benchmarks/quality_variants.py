@@ -36,7 +36,6 @@ between it and a plain net: ``_SelectPlain``).
 """
 
 import argparse
-import copy
 import json
 import sys
 import warnings
@@ -52,6 +51,7 @@ import quality  # noqa: E402
 from _baselines import PlainNet  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
+from sk_l2rw._base import auto_epochs  # noqa: E402
 from sk_l2rw._net import MetaReweightNet  # noqa: E402
 
 
@@ -282,42 +282,6 @@ class _SelectPlain:
         return self.model_.predict(X)
 
 
-class _FallbackKeepingNet(MetaReweightNet):
-    """A selection round's fold that keeps its fallback's parameters
-    (``fallback_module_state_``) before it scores both models."""
-
-    def _score_holdout(self):
-        self.fallback_module_state_ = copy.deepcopy(self.module_.state_dict())
-        super()._score_holdout()
-
-
-class _FoldEnsemble(MetaReweightClassifier):
-    """A candidate lever of issue 14, not a default: the predictor is the mean
-    of the softmax of the selection round's two fold models of the kind the
-    round keeps (each trained on one fold of the untrusted rows and the
-    trusted rows), instead of the final fit on every row. The round then
-    chooses between the very models it returns. (The final fit still runs,
-    unused: measured for quality, not cost.)"""
-
-    _net_class = _FallbackKeepingNet
-
-    def _choose(self, folds):
-        selected, selection = super()._choose(folds)
-        self.fold_modules_ = []
-        for net in folds:
-            module = copy.deepcopy(net.module_)  # the fold's reweighted model
-            if selected == "fallback":
-                module.load_state_dict(net.fallback_module_state_)
-            self.fold_modules_.append(module.eval())
-        return selected, selection
-
-    def predict(self, X):
-        x = torch.as_tensor(self._validate(X, reset=False))
-        with torch.no_grad():
-            proba = sum(torch.softmax(m(x), dim=1) for m in self.fold_modules_)
-        return self.classes_[proba.argmax(dim=1).numpy()]
-
-
 VARIANTS = {
     "default": lambda epochs: ({}, None),
     "paper-exact": lambda epochs: (
@@ -359,8 +323,23 @@ VARIANTS = {
     ),
     "fine-tune-50": lambda epochs: _fine_tune(50),
     "fallback=None": lambda epochs: ({"fallback": None}, None),
+    # Issue 18's ablation: each of its defaults back to what it was.
+    "max_epochs=50": lambda epochs: ({"max_epochs": 50}, None),
+    "hidden_layer_sizes=(100,)": lambda epochs: ({"hidden_layer_sizes": (100,)}, None),
+    # Phase lengths under the longer budget: the warm-up and refinement as
+    # at 50 epochs (17 and 25 passes), the meta epochs taking the rest.
+    "phases-50": lambda epochs: (
+        {"warmup_epochs": int(0.35 * min(epochs, 50)), "refine_epochs": int(0.5 * min(epochs, 50))},
+        None,
+    ),
+    "warmup-cap-17": lambda epochs: ({"warmup_epochs": int(0.35 * min(epochs, 50))}, None),
+    # The rule before the cap (35 % of max_epochs, however long).
+    "warmup-uncapped": lambda epochs: ({"warmup_epochs": int(0.35 * epochs)}, None),
+    "before-issue-18": lambda epochs: (
+        {"max_epochs": 50, "hidden_layer_sizes": (100,)},
+        None,
+    ),
     "fallback=plain": lambda epochs: ({"fallback": "plain"}, None),
-    "fallback-fold-ensemble": lambda epochs: ({}, None, _FoldEnsemble),
     "select-plain": lambda epochs: ({}, None, _SelectPlain),
     "select-plain-refit": lambda epochs: ({"refit": True}, None, _SelectPlain),
     "select-plain-refit-guard": lambda epochs: ({"refit": True, "guard": 2.0}, None, _SelectPlain),
@@ -369,12 +348,27 @@ VARIANTS = {
 
 def score(name, spec, variant, seed):
     X_tr, y_tr, y_fit, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
-    params, after, *cls = VARIANTS[variant](spec["epochs"])
-    if not variant.startswith(("default", "fallback", "select-")):
+    epochs = spec["epochs"]
+    if epochs == "auto":  # the epochs the defaults would take on these rows
+        epochs = auto_epochs(len(y_fit), 128)
+    params, after, *cls = VARIANTS[variant](epochs)
+    if not variant.startswith(
+        (
+            "default",
+            "fallback",
+            "select-",
+            "max_epochs",
+            "hidden",
+            "before",
+            "phases",
+            "warmup-cap",
+            "warmup-unc",
+        )
+    ):
         # The reweighted fit's variants: of the fit alone, without the selection round.
         params = {"fallback": None, **params}
     cls = cls[0] if cls else MetaReweightClassifier
-    clf = cls(max_epochs=spec["epochs"], random_state=seed, **params)
+    clf = cls(**{"max_epochs": spec["epochs"], "random_state": seed, **params})
     clf.fit(X_tr, y_fit, clean_mask=trusted)
     if after is not None:
         after(clf, X_tr, y_fit, trusted, seed)

@@ -34,10 +34,25 @@ _OPTIMIZERS = {
 # Shares of max_epochs the "auto" phases take (at least one epoch is meta).
 _AUTO_WARMUP_SHARE = 0.35
 _AUTO_REFINE_SHARE = 0.5
+# max_epochs="auto": enough epochs for AUTO_STEPS optimizer steps, within
+# [AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS] (a few hundred rows get 1,000 steps, not
+# 50; large data keeps 50 passes).
+AUTO_STEPS = 1000
+AUTO_MIN_EPOCHS = 50
+AUTO_MAX_EPOCHS = 500
+
+
+def auto_epochs(n_rows, batch_size):
+    """The epochs of ``max_epochs="auto"`` for ``n_rows`` training rows."""
+    batches = max(1, -(-int(n_rows) // int(batch_size)))
+    return int(min(AUTO_MAX_EPOCHS, max(AUTO_MIN_EPOCHS, -(-AUTO_STEPS // batches))))
+
+
 # Fitted attributes a diverged fit removes.
 _FITTED = (
     "net_",
     "history_",
+    "max_epochs_",
     "example_weights_",
     "selected_",
     "selection_",
@@ -59,7 +74,7 @@ class MetaReweightBase(BaseEstimator):
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(_ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
@@ -80,10 +95,10 @@ class MetaReweightBase(BaseEstimator):
         self,
         *,
         module=None,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes=(100, 100),
         activation="relu",
         dropout=0.0,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer="adam",
@@ -135,10 +150,7 @@ class MetaReweightBase(BaseEstimator):
     ):
         """``fit`` (``partial=False``) and ``partial_fit`` (one meta epoch)."""
         warm = hasattr(self, "net_") and (partial or self.warm_start)
-        # Phases of this call: a fresh fit warms up; partial_fit is one meta epoch.
-        epochs = 1 if partial else self.max_epochs
-        warmup, refine = (0, 0) if partial else self._phase_epochs(warm)
-        fallback = self._fallback_plan(warm or partial, warmup)
+        fallback = self._fallback_plan(warm or partial)
         if not warm:
             # A fresh fit that fails leaves nothing of an earlier fit behind.
             self._unfit()
@@ -159,6 +171,11 @@ class MetaReweightBase(BaseEstimator):
         train_weight, trusted = self._task_weights(y_train, train_weight, trusted)
         train_weight, trusted = weights_in_use(train_weight, trusted)
         y_train, trusted = self._prepare_targets(y_train, trusted, warm=warm)
+        # Phases of this call: a fresh fit warms up; partial_fit is one meta epoch.
+        if partial:
+            epochs, warmup, refine = 1, 0, 0
+        else:
+            epochs, warmup, refine = self._budget(len(y_train), warm)
         seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
         if warm and seed is not None:
             # Another shuffle on each call, still fixed by random_state.
@@ -171,15 +188,9 @@ class MetaReweightBase(BaseEstimator):
                 # included) as a fit without a fallback would.
                 with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                     folds = self._selection_round(
-                        optimizer,
-                        device,
-                        (X_train, y_train, train_weight),
-                        trusted,
-                        fallback,
-                        warmup,
-                        refine,
+                        optimizer, device, (X_train, y_train, train_weight), trusted, fallback
                     )
-                if folds[-1].interrupted_:
+                if folds[-1].stopped_:
                     # skorch stops quietly on KeyboardInterrupt: the fit ends there,
                     # with the reweighted model of the fold it stopped in.
                     self.net_ = folds[-1]
@@ -201,14 +212,18 @@ class MetaReweightBase(BaseEstimator):
             elif warm:
                 # The kept trusted set: its rows are not among this call's rows.
                 self.net_.trusted_rows_ = np.arange(0)
-            # The net's max_epochs is the length of the call, which its phases divide.
+            # The net's max_epochs is the length of the call, which its phases
+            # divide; a kept fallback is a fresh fit of the whole budget.
+            kept = folds and self.selected_ == "fallback"
             self.net_.set_params(
                 max_epochs=epochs,
-                warmup_epochs=warmup,
-                refine_epochs=refine,
-                fallback=fallback if folds and self.selected_ == "fallback" else None,
-                selection_epochs=0,
+                warmup_epochs=0 if kept else warmup,
+                refine_epochs=0 if kept else refine,
+                fallback=fallback if kept else None,
+                corruption=_selection.fallback_corruption(folds) if kept else None,
             )
+            if not partial:
+                self.max_epochs_ = epochs
             first_epoch = len(self.net_.history)
             try:
                 # partial_fit: fit would initialize the (already checked) net again.
@@ -231,7 +246,7 @@ class MetaReweightBase(BaseEstimator):
         self.example_weights_[rows] = weights[: len(rows)]
         self._record_fit(n_rows, rows, records[: len(rows)])
 
-    def _selection_round(self, optimizer, device, train, trusted, fallback, warmup, refine):
+    def _selection_round(self, optimizer, device, train, trusted, fallback):
         """The selection round's nets (:func:`._selection.fit_folds`), built
         like the final fit's with the display callbacks only; a diverged fold
         leaves the estimator unfitted."""
@@ -247,7 +262,7 @@ class MetaReweightBase(BaseEstimator):
                 train,
                 trusted,
                 fallback=fallback,
-                epochs=(warmup, refine, self.max_epochs),
+                budget=lambda n_rows: self._budget(n_rows, False),
                 verbose=self.verbose,
             )
         except DivergedError:
@@ -265,11 +280,10 @@ class MetaReweightBase(BaseEstimator):
     _fallbacks = (None, "plain")
     _auto_fallback = None
 
-    def _fallback_plan(self, continued, warmup):
+    def _fallback_plan(self, continued):
         """The fallback of a call (None without one): only a fresh ``fit`` has
         one (``continued``: a warm start or ``partial_fit`` continues the model
-        it has), and ``"corrected"`` needs warm-up epochs (the corruption
-        matrix is estimated from the warm-up's model)."""
+        it has)."""
         fallback = self._auto_fallback if self.fallback == "auto" else self.fallback
         if fallback not in self._fallbacks:
             raise ValueError(
@@ -278,21 +292,24 @@ class MetaReweightBase(BaseEstimator):
             )
         if fallback is None or continued:
             return None
-        if fallback == "corrected" and warmup == 0:
-            if self.fallback == "auto":
-                return None
-            raise ValueError(
-                "fallback='corrected' estimates the corruption matrix from the warm-up's "
-                "model, so it needs warm-up epochs; got warmup_epochs=0 (max_epochs="
-                f"{self.max_epochs})."
-            )
         return fallback
 
-    def _phase_epochs(self, warm):
-        """Warm-up and refinement epochs of a ``fit`` (the meta epochs are the rest)."""
-        n = self.max_epochs
+    def _budget(self, n_rows, warm):
+        """``(max_epochs, warmup, refine)`` of a ``fit`` on ``n_rows`` training
+        rows: ``max_epochs``, or for ``"auto"`` :func:`auto_epochs`; the
+        warm-up and refinement epochs (the meta epochs are the rest)."""
+        if self.max_epochs == "auto":
+            n = auto_epochs(n_rows, self.batch_size)
+        else:
+            n = self.max_epochs
+        return (n, *self._phase_epochs(n, warm))
+
+    def _phase_epochs(self, n, warm):
+        """Warm-up and refinement epochs of a ``fit`` of ``n`` epochs."""
         auto_w, auto_r = self.warmup_epochs == "auto", self.refine_epochs == "auto"
-        warmup = int(_AUTO_WARMUP_SHARE * n) if auto_w else self.warmup_epochs
+        # The warm-up's passes over noisy labels are capped at what 50 epochs
+        # give (17): a longer budget goes to meta and refinement epochs.
+        warmup = int(_AUTO_WARMUP_SHARE * min(n, AUTO_MIN_EPOCHS)) if auto_w else self.warmup_epochs
         refine = int(_AUTO_REFINE_SHARE * n) if auto_r else self.refine_epochs
         if warm:
             warmup = 0  # a warm-started fit continues: no warm-up
@@ -307,7 +324,8 @@ class MetaReweightBase(BaseEstimator):
                     "warmup_epochs + refine_epochs must be smaller than max_epochs, so "
                     "that at least one epoch takes meta steps; got "
                     f"warmup_epochs={self.warmup_epochs}, refine_epochs={self.refine_epochs} "
-                    f"and max_epochs={n}."
+                    f"and max_epochs={n}"
+                    + (" (the 'auto' budget for these rows)." if self.max_epochs == "auto" else ".")
                 )
         return warmup, refine
 
@@ -329,7 +347,7 @@ class MetaReweightBase(BaseEstimator):
             module,
             optimizer=optimizer[0],
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=AUTO_MIN_EPOCHS if self.max_epochs == "auto" else self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
             device=device,

@@ -47,16 +47,23 @@ class MetaReweightClassifier(ClassifierMixin, MetaReweightBase):
         (such as a module class) is called as ``module(n_features, n_classes)``
         at fit, so ``random_state`` seeds its initialisation. An instance is
         deep-copied at every fit, so refits start from the same weights.
-    hidden_layer_sizes : tuple of int, default=(100,)
+    hidden_layer_sizes : tuple of int, default=(100, 100)
         Hidden widths of the default MLP (ignored when ``module`` is given).
+        Two layers of 100: one underfits tabular data the quality benchmark
+        holds (the ablation page has the figures).
     activation : {"relu", "tanh", "gelu", "elu", "leaky_relu"}, default="relu"
         Activation of the default MLP.
     dropout : float in [0, 1), default=0.0
         Dropout of the default MLP.
-    max_epochs : int, default=50
+    max_epochs : "auto" or int, default="auto"
         The epoch budget of the whole ``fit``, as in skorch and in
         scikit-learn's ``MLPClassifier``: warm-up, meta and refinement epochs
-        together. An ``EarlyStopping`` callback may end it sooner.
+        together. ``"auto"`` sizes it to the data: enough epochs for 1,000
+        optimizer steps (``batch_size`` rows each) over the rows trained on,
+        at least 50 and at most 500 -- 50 from about 6,400 rows up, 500 for
+        a few hundred rows, which 50 epochs leave at 50 steps. The budget of
+        a fit is ``max_epochs_``. An int is used as given, by the selection
+        round's fits too. An ``EarlyStopping`` callback may end a fit sooner.
     batch_size : int, default=128
         Training rows per step (the batch over which weights are normalised).
     lr : float, default=1e-3
@@ -108,24 +115,27 @@ default="adam"
         the same weights to float tolerance.
     fallback : {"auto", "corrected", "plain"} or None, default="auto"
         The plainer model ``fit`` falls back to where the reweighting does not
-        help. ``"corrected"``: Gold Loss Correction (Hendrycks et al., 2018)
-        after the warm-up -- epochs on ``-log((softmax(f(x)) @ C)[y])``, where
-        row ``i`` of ``C`` is the warm-up model's mean softmax over the trusted
-        rows of class ``i`` (trusted rows: cross-entropy); ``"plain"``: plain
-        epochs after the warm-up. Both start with fresh optimizer moments.
-        A selection round decides: the untrusted rows are split in two folds;
-        on the other fold and the trusted rows a reweighted fit (the same
-        phases and epochs) and the fallback (from that fit's warm-up) are
-        trained, and both score the fold -- accuracy on its given labels,
-        each class weighted to its share of the trusted set. The final fit,
-        on every row, is the fallback's (warm-up, then fallback epochs) when
-        it is ahead by more than one standard error of the paired
-        difference, else the reweighted one, which is then the fit
+        help, a fresh net trained for the whole budget. ``"corrected"``: Gold
+        Loss Correction as published (Hendrycks et al., 2018) -- epochs on
+        ``-log((softmax(f(x)) @ C)[y])`` (trusted rows: cross-entropy), where
+        row ``i`` of ``C`` is the mean softmax over the trusted rows of class
+        ``i`` of a plain net fitted to the untrusted rows alone;
+        ``"plain"``: plain epochs. A selection round decides: at most 4,000
+        untrusted rows (a random sample beyond) are split in two folds; on
+        the other fold and the trusted rows the reweighted fit (the same
+        phases), the plain net for ``C`` (on that fold's untrusted rows) and
+        the fallback are trained, each with the budget for its rows, and the
+        reweighted fit and the fallback score the fold -- accuracy on its
+        given labels, each class weighted to its share of the trusted set.
+        The final fit, on every row, is the fallback (with the folds' mean
+        ``C``) when it is ahead by more than one standard error of the
+        paired difference, else the reweighted one, which is then the fit
         ``fallback=None`` gives, draw for draw. ``"auto"`` is
-        ``"corrected"`` when there are warm-up epochs, else None. None: no
-        selection round, which costs about twice the final fit.
-        Warm-started fits and ``partial_fit`` continue the model they have,
-        without one.
+        ``"corrected"``. None: no selection round, which costs up to about
+        2.5 times the final fit on small data and less from 8,000 rows up,
+        where the round's sample is a smaller share (the speed page has the
+        figures). Warm-started fits and ``partial_fit`` continue the model
+        they have, without one.
     device : str or torch.device, default="cpu"
         Where the network runs, e.g. ``"cuda"``.
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
@@ -194,8 +204,13 @@ default="adam"
         The selection round: ``"reweighted"`` and ``"fallback"`` (mean
         held-back scores), ``"difference"`` (fallback minus reweighted),
         ``"standard_error"`` (of that paired difference), ``"n_rows"``
-        (held-back rows, every untrusted row once), ``"folds"`` and
-        ``"histories"`` (each fold's skorch history). None without one.
+        (held-back rows: every untrusted row once, or the round's sample of
+        4,000), ``"folds"``, ``"histories"`` (each fold's reweighted fit's
+        skorch history) and ``"fallback_histories"`` (each fold's fallback's).
+        None without one.
+    max_epochs_ : int
+        The epoch budget of the last ``fit`` (``max_epochs``, or what
+        ``"auto"`` gave for its rows).
     example_weights_ : ndarray of shape (n_samples,)
         One weight per row of ``X``: the mean over the meta-reweighted epochs
         of ``w_i`` times the size of its batch, so 1.0 means "weighted as in
@@ -303,10 +318,10 @@ default="adam"
         self,
         *,
         module=None,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes=(100, 100),
         activation="relu",
         dropout=0.0,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer="adam",

@@ -5,15 +5,11 @@ plus the phases of a fit and their bookkeeping. Every epoch of a call is one
 of skorch's epochs, run by its own loop: the first ``warmup_epochs`` take plain
 steps, the last ``refine_epochs`` take plain steps on the rows the network
 favoured during training, the rest take meta steps. A net fitted with a
-``fallback`` and ``selection_epochs`` is a fold of a selection round (see
-``MetaReweightBase._selection_round``): after those epochs come the
-fallback's, trained from the end of the warm-up, and both models are scored
-on the ``holdout`` rows it did not train on. A net fitted with a fallback
-alone takes warm-up then fallback epochs. The phase an epoch takes is decided
-in ``on_epoch_begin``; the rows it visits by :class:`RowSampler`.
+``fallback`` takes warm-up then fallback epochs instead (the selection round's
+plainer kinds, :mod:`._selection`). Rows marked by ``holdout`` are never
+trained on (a selection round's held-back fold). The phase an epoch takes is
+decided in ``on_epoch_begin``; the rows it visits by :class:`RowSampler`.
 """
-
-import copy
 
 import numpy as np
 import torch
@@ -142,7 +138,6 @@ class _PhasedMetaNet:
         "trusted_y_",
         "trusted_w_",
         "plain_class_weight_",
-        "holdout_y_",
         "corruption_",
     ]
     # Rows evaluated at a time where a whole set is (held-back rows): a sparse
@@ -150,8 +145,14 @@ class _PhasedMetaNet:
     _eval_chunk = 1024
     # The training rows' sample weights (None: all 1), set by set_sample_weight.
     sample_weight_ = None
-    # Whether warm-up epochs count in the per-row record (else meta epochs only).
+    # Whether warm-up epochs count in the per-row record (else meta epochs
+    # only; a fallback's epochs always do: a fit of that kind has no other).
     _record_warmup = True
+
+    def _records(self, phase):
+        """Whether a plain step of ``phase`` adds to the per-row record."""
+        return phase == "fallback" or (phase == "warmup" and self._record_warmup)
+
     # Where the net is in the estimator's fit, for messages ("" for the final fit).
     stage_ = ""
 
@@ -164,7 +165,7 @@ class _PhasedMetaNet:
         warmup_epochs=0,
         refine_epochs=0,
         fallback=None,
-        selection_epochs=0,
+        corruption=None,
         holdout=None,
         **kwargs,
     ):
@@ -179,7 +180,7 @@ class _PhasedMetaNet:
         self.warmup_epochs = warmup_epochs
         self.refine_epochs = refine_epochs
         self.fallback = fallback
-        self.selection_epochs = selection_epochs
+        self.corruption = corruption
         self.holdout = holdout
 
     @property
@@ -242,19 +243,13 @@ class _PhasedMetaNet:
         """``(phase, epochs)`` of this call, in order, ``max_epochs`` in all.
 
         Without a fallback: ``warmup_epochs`` warm-up epochs, meta epochs, then
-        ``refine_epochs`` refinement epochs. With one and ``selection_epochs``
-        (a selection round), the same, shortened by the last
-        ``selection_epochs`` epochs: the fallback's, trained from the end of
-        the warm-up (the fork). With one and no selection round: warm-up
-        epochs, then fallback epochs.
+        ``refine_epochs`` refinement epochs. With one: warm-up epochs, then
+        fallback epochs.
         """
         n, w, r = self.max_epochs, self.warmup_epochs, self.refine_epochs
         if self.fallback is None:
             return [("warmup", w), ("meta", n - w - r), ("refine", r)]
-        if not self.selection_epochs:
-            return [("warmup", w), ("fallback", n - w)]
-        f = self.selection_epochs
-        return [("warmup", w), ("meta", n - w - r - f), ("refine", r), ("fallback", f)]
+        return [("warmup", w), ("fallback", n - w)]
 
     def phase_of(self, epoch):
         """The phase of the ``epoch``-th epoch (from 0) of a call: ``"warmup"``,
@@ -286,13 +281,7 @@ class _PhasedMetaNet:
 
     def _start_phase(self, phase):
         sampler = self.iterator_train__sampler
-        if self.selection_epochs and phase != "warmup" and self.fork_state_ is None:
-            # The fork: the reweighted and the fallback model start here.
-            self.fork_state_ = self._state()
         if phase == "fallback":
-            if self.selection_epochs:
-                self.main_state_ = self._state()
-                self._load_state(self.fork_state_)
             self._fallback_setup()
             # The fallback's loss has gradients of another scale than the
             # warm-up's: Adam's moments (a momentum buffer) start afresh.
@@ -308,17 +297,7 @@ class _PhasedMetaNet:
         weight = None if self.sample_weight_ is None else self.sample_weight_[rows]
         self.plain_class_weight_ = self._plain_weight(self.y_train_[rows], weight)
 
-    # -- the selection round: the reweighted model or the fallback ------------
-
-    def _state(self):
-        return (
-            copy.deepcopy(self.module_.state_dict()),
-            copy.deepcopy(self.optimizer_.state_dict()),
-        )
-
-    def _load_state(self, state):
-        self.module_.load_state_dict(state[0])
-        self.optimizer_.load_state_dict(state[1])
+    # -- the fallback -------------------------------------------------------------
 
     def _fallback_setup(self):
         """Prepare the fallback phase, from the model at its start (no-op by default)."""
@@ -327,27 +306,16 @@ class _PhasedMetaNet:
         """Per-row losses of the fallback's steps (``"plain"``: the task's loss)."""
         return self._row_losses(out, y)
 
-    def _score_holdout(self):
-        """At the end of a selection round: each held-back row's score under the
-        fallback and under the reweighted model (``holdout_scores_``: the
-        task's per-row score of both and the row's weight), and its record
-        under the reweighted model (``holdout_record_``), which the net keeps."""
-        fallback_out = self.eval_rows(self.holdout_X_)
-        self._load_state(self.main_state_)
-        self.main_state_ = self.fork_state_ = None
-        main_out = self.eval_rows(self.holdout_X_)
-        self.holdout_X_ = None
-        self.holdout_record_ = self._row_record(main_out, self.holdout_y_).cpu().numpy()
-        self.holdout_fallback_record_ = (
-            self._row_record(fallback_out, self.holdout_y_).cpu().numpy()
-        )
-        main, weight = self._holdout_rows(main_out, self.holdout_y_, self.holdout_w_)
-        fallback, _ = self._holdout_rows(fallback_out, self.holdout_y_, self.holdout_w_)
-        self.holdout_scores_ = {
-            "reweighted": main.cpu().numpy(),
-            "fallback": fallback.cpu().numpy(),
-            "weight": weight.cpu().numpy(),
-        }
+    def score_rows(self, X, y, weight=None):
+        """Per row of ``(X, y)`` (encoded targets; ``weight``: sample weights,
+        None for 1): the task's score of the current model, the row's weight
+        in a mean of scores, and its record (``_row_record``), as numpy arrays."""
+        out = self.eval_rows(X)
+        y = to_tensor(y, device=self.device)
+        w = None if weight is None else torch.as_tensor(weight, device=self.device)
+        score, row_weight = self._holdout_rows(out, y, w)
+        record = self._row_record(out, y)
+        return score.cpu().numpy(), row_weight.cpu().numpy(), record.cpu().numpy()
 
     # -- skorch hooks ---------------------------------------------------------
 
@@ -374,21 +342,18 @@ class _PhasedMetaNet:
         self.all_zero_batches_ = 0
         self.trusted_row_mask_ = np.zeros(n_rows, dtype=bool)
         self.trusted_row_mask_[self.trusted_rows_] = True
-        # A selection round holds back rows (``holdout``, untrusted ones) to
-        # score its two models on.
+        # Rows not trained on (a selection round's held-back fold, or rows
+        # its fit leaves out); trusted rows are trained on whatever it says
+        # unless they are marked too.
         self.holdout_ = np.zeros(n_rows, dtype=bool)
-        self.fork_state_ = self.main_state_ = None
-        self.holdout_record_ = None
-        self.holdout_scores_ = None
-        self.holdout_w_ = None
-        if self.fallback is not None and self.selection_epochs:
-            if self.holdout is not None:
-                self.holdout_ = np.asarray(self.holdout, dtype=bool) & ~self.trusted_row_mask_
-            held = np.flatnonzero(self.holdout_)
-            # Kept as given (dense or sparse) and evaluated in chunks at the end.
-            self.holdout_X_ = X[held]
-            self.holdout_y_ = to_tensor(self.y_train_[held], device=self.device)
-            self.holdout_w_ = self._row_weights(held)
+        if self.holdout is not None:
+            self.holdout_ = np.asarray(self.holdout, dtype=bool).copy()
+            if self.holdout_.shape != (n_rows,):
+                raise ValueError(
+                    f"holdout must have one entry per training row ({n_rows}); "
+                    f"got shape {self.holdout_.shape}."
+                )
+        self.epochs_done_ = 0
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -478,7 +443,7 @@ class _PhasedMetaNet:
         self._check_finite(loss)
         objective.backward()
         self.history.record_batch("clean_loss", self._clean_loss())
-        if self.phase_ == "warmup" and self._record_warmup:
+        if self._records(self.phase_):
             self.margin_sums_[rows] += self._row_record(logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": logits.detach()}
 
@@ -507,16 +472,14 @@ class _PhasedMetaNet:
             )
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        epoch = len(self.history) - 1 - self.first_epoch_
-        if self.main_state_ is not None and epoch + 1 == self.max_epochs:
-            self._score_holdout()
         if self.phase_ == "meta":
             self.history.record("all_zero_batches", self.all_zero_batches_)
             self.weight_epochs_ += 1
-        if self.phase_ == "meta" or (self.phase_ == "warmup" and self._record_warmup):
+        if self.phase_ == "meta" or self._records(self.phase_):
             self.margin_epochs_ += 1
         self.all_zero_batches_ = 0
         self.epoch_start_sums_ = None
+        self.epochs_done_ += 1
         if not all(torch.isfinite(p).all() for p in self.module_.parameters()):
             raise DivergedError(
                 f"Training diverged in epoch {len(self.history)} ({self.phase_}){self.stage_}: "
@@ -529,11 +492,12 @@ class _PhasedMetaNet:
         if self.epoch_start_sums_ is not None:
             self.weight_sums_, self.margin_sums_ = self.epoch_start_sums_
             self.epoch_start_sums_ = None
-        if self.main_state_ is not None:
-            # Stopped in the fallback phase, before the choice: the reweighted model.
-            self._load_state(self.main_state_)
-        self.main_state_ = self.fork_state_ = None
         self.iterator_train__sampler.rows = None
+
+    @property
+    def interrupted_(self):
+        """Whether the last call stopped (KeyboardInterrupt) before its ``max_epochs`` epochs."""
+        return self.epochs_done_ < self.max_epochs
 
 
 class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
@@ -615,12 +579,12 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
             self.trusted_y_, y, len(self.classes_), self.device, self.trusted_w_, weight
         )
 
-    def _fallback_setup(self):
-        if self.fallback != "corrected":
-            return
-        # Gold Loss Correction's corruption matrix, from the model at the fork
-        # (plain epochs on the given labels): row i is its mean softmax over the
-        # trusted rows of class i, an estimate of P(given label | true class i).
+    def corruption_matrix(self):
+        """Gold Loss Correction's corruption matrix under the current model:
+        row ``i`` is its mean softmax over the trusted rows of class ``i``
+        (sample weighted; the identity row for a class with no trusted row of
+        positive weight), an estimate of P(given label | true class ``i``)
+        when the model was trained on the given labels of the untrusted rows."""
         proba = torch.softmax(self.eval_output(self.trusted_X_).float(), dim=-1)
         n_classes = len(self.classes_)
         w = torch.ones_like(proba[:, 0]) if self.trusted_w_ is None else self.trusted_w_.float()
@@ -629,7 +593,19 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
             rows = (self.trusted_y_ == c) & (w > 0)
             if rows.any():
                 C[c] = (proba[rows] * w[rows, None]).sum(dim=0) / w[rows].sum()
-        self.corruption_ = C
+        return C
+
+    def _fallback_setup(self):
+        if self.fallback != "corrected":
+            return
+        # The given corruption matrix (the selection round's, from plain
+        # models of the untrusted rows), else the model's at the phase start.
+        if self.corruption is None:
+            self.corruption_ = self.corruption_matrix()
+        else:
+            self.corruption_ = torch.as_tensor(
+                np.asarray(self.corruption), dtype=torch.float32, device=self.device
+            )
 
     def _fallback_losses(self, logits, y, rows):
         if self.fallback != "corrected":

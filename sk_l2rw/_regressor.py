@@ -55,11 +55,14 @@ verbose
         ``module(n_features, n_outputs)`` and returns outputs of shape
         ``(n, n_outputs)``). The refinement keeps rows by their residual.
         Without a trusted set, a random sample of up to 20 training rows is
-        the trusted set (with a warning).
+        the trusted set (with a warning). Two defaults differ:
+        ``hidden_layer_sizes=(100,)`` and ``max_epochs=50``, the settings the
+        regression benchmark measured; the classifier's two layers and
+        ``"auto"`` budget are available here too, not yet measured on it.
     fallback : {"auto", "plain"} or None, default="auto"
-        As for the classifier, with ``"plain"`` (plain epochs of ``loss``
-        after the warm-up) the only fallback, scored by minus the held-back
-        rows' mean ``loss`` on their given targets. ``"auto"`` is None for
+        As for the classifier, with ``"plain"`` (a fresh net trained on
+        ``loss`` for the whole budget) the only fallback, scored by minus the
+        held-back rows' mean ``loss`` on their given targets. ``"auto"`` is None for
         now: the regression benchmark has not measured it.
 
     Attributes

@@ -1,9 +1,12 @@
 """The selection round: a cross-fitted choice between the reweighted fit and its fallback.
 
-The untrusted rows are split in ``FOLDS`` folds. For each, a net trains on the
-other folds and every trusted row: the reweighted fit (warm-up, meta and
-refinement epochs), then, from the end of its warm-up, the fallback's epochs;
-both models then score the held-back fold (the net's ``_score_holdout``).
+At most ``MAX_ROWS`` untrusted rows (a random sample beyond that) are split in
+``FOLDS`` folds. For each, nets train on the other folds and every trusted
+row: the reweighted fit (warm-up, meta and refinement epochs) and the
+fallback, a fresh net trained for the whole budget -- for ``"corrected"``
+(Gold Loss Correction as published), on the corrected loss with the
+corruption matrix of a plain net fitted to the fold's untrusted rows alone.
+Both models then score the held-back fold (the net's ``score_rows``).
 :func:`choose` keeps the fallback when its mean held-back score is ahead by
 more than ``GUARD`` standard errors of the paired difference;
 :func:`row_records` gives the per-row weights and records a fit reports,
@@ -17,58 +20,109 @@ import torch
 # difference the fallback must be ahead by to be kept.
 FOLDS = 2
 GUARD = 1.0
+# Untrusted rows the round trains on and holds back at most: the choice
+# between kinds is settled long before, and the round's cost stays bounded.
+MAX_ROWS = 4000
+# The fold of a row the round leaves out (beyond MAX_ROWS).
+LEFT_OUT = -2
 
 
-def assign_folds(n_rows, trusted_rows, n_folds):
-    """Each training row's fold, from torch's generator: untrusted rows are
-    dealt out at random, trusted rows get -1 (trained on in every fold)."""
+def assign_folds(n_rows, trusted_rows, n_folds, max_rows=MAX_ROWS):
+    """Each training row's fold, from torch's generator: at most ``max_rows``
+    untrusted rows, drawn at random, are dealt out to the folds; trusted rows
+    get -1 (trained on in every fold), the others ``LEFT_OUT``."""
     untrusted = np.setdiff1d(np.arange(n_rows), trusted_rows)
-    fold = np.empty(n_rows, dtype=np.int64)
-    fold[untrusted] = torch.randperm(len(untrusted)).numpy() % n_folds
+    fold = np.full(n_rows, LEFT_OUT, dtype=np.int64)
+    order = torch.randperm(len(untrusted)).numpy()
+    picked = order[:max_rows]
+    fold[untrusted[picked]] = np.arange(len(picked)) % n_folds
     fold[trusted_rows] = -1
     return fold
 
 
-def fit_folds(make_net, train, trusted, *, fallback, epochs, verbose=0):
-    """Fit one net per fold, until one is interrupted (``interrupted_``).
+def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
+    """Fit the nets of every fold, until one is interrupted.
 
     ``make_net()`` returns a new initialised net; ``train`` is ``(X, y,
     sample_weight)``; ``trusted`` the trusted set as ``set_trusted`` takes it;
-    ``epochs`` is ``(warmup, refine, max_epochs)`` of the reweighted fit. A
-    ``DivergedError`` propagates.
+    ``budget(n_rows)`` gives ``(max_epochs, warmup, refine)`` of a fit on
+    ``n_rows`` rows. Returns each fold's reweighted net, with the fold's
+    figures as attributes (``held_rows_``, ``holdout_scores_``, ``holdout_record_``,
+    ``holdout_fallback_record_``, ``fold_corruption_``, ``fallback_history_``);
+    ``stopped_`` is whether a net of the fold was stopped (KeyboardInterrupt),
+    which ends the round. A ``DivergedError`` propagates.
     """
     X, y, weight = train
-    warmup, refine, total = epochs
-    fallback_epochs = total - warmup
     n_folds = FOLDS
     fold = assign_folds(len(y), trusted[2], n_folds)
     nets = []
     for k in range(n_folds):
+        trained = (fold != k) & (fold != LEFT_OUT)
+        held = np.flatnonzero(fold == k)
+        epochs, warmup, refine = budget(int(trained.sum()))
+        stage = f" of the selection round's fold {k + 1} of {n_folds}"
+        fit = _fold_fitter(make_net, train, trusted, epochs, stage)
+        if verbose:
+            print(
+                f"Selection round, fold {k + 1} of {n_folds}: the reweighted fit and the "
+                f"fallback ({fallback}), {epochs} epochs each, on {int(trained.sum())} rows; "
+                f"{len(held)} held back."
+            )
+        net = fit(~trained, "reweighted", warmup_epochs=warmup, refine_epochs=refine)
+        net.held_rows_ = held
+        net.stopped_ = net.interrupted_
+        nets.append(net)
+        if net.stopped_:
+            break
+        rows = (X[held], y[held], None if weight is None else weight[held])
+        main, held_weight, net.holdout_record_ = net.score_rows(*rows)
+        corruption = None
+        if fallback == "corrected":
+            # Published GLC: C from a plain net fitted to the untrusted rows alone.
+            plain = fit(
+                ~trained | (fold == -1),
+                "plain model for C",
+                warmup_epochs=0,
+                refine_epochs=0,
+                fallback="plain",
+            )
+            if plain.interrupted_:
+                net.stopped_ = True
+                break
+            corruption = plain.corruption_matrix().cpu().numpy()
+        other = fit(
+            ~trained,
+            "fallback",
+            warmup_epochs=0,
+            refine_epochs=0,
+            fallback=fallback,
+            corruption=corruption,
+        )
+        if other.interrupted_:
+            net.stopped_ = True
+            break
+        scores, _, net.holdout_fallback_record_ = other.score_rows(*rows)
+        net.holdout_scores_ = {"reweighted": main, "fallback": scores, "weight": held_weight}
+        net.fold_corruption_ = corruption
+        net.fallback_history_ = other.history
+    return nets
+
+
+def _fold_fitter(make_net, train, trusted, epochs, stage):
+    """``fit(holdout, what, **params)``: a new net of a fold, fitted for
+    ``epochs`` epochs to the rows ``holdout`` does not mark."""
+    X, y, weight = train
+
+    def fit(holdout, what, **params):
         net = make_net()
         net.set_trusted(*trusted)
         net.set_sample_weight(weight)
-        net.stage_ = f" of the selection round's fold {k + 1} of {n_folds}"
-        net.set_params(
-            max_epochs=total + fallback_epochs,
-            warmup_epochs=warmup,
-            refine_epochs=refine,
-            fallback=fallback,
-            selection_epochs=fallback_epochs,
-            holdout=fold == k,
-        )
-        if verbose:
-            print(
-                f"Selection round, fold {k + 1} of {n_folds}: the reweighted fit, then "
-                f"{fallback_epochs} epochs of the fallback ({fallback}) from its warm-up, "
-                f"on {int((fold != k).sum())} rows; {int((fold == k).sum())} held back."
-            )
-        nets.append(net)
-        net.partial_fit(X, y, epochs=total + fallback_epochs)
-        # skorch stops quietly on KeyboardInterrupt.
-        net.interrupted_ = net.holdout_scores_ is None
-        if net.interrupted_:
-            break
-    return nets
+        net.stage_ = f" ({what}){stage}"
+        net.set_params(max_epochs=epochs, holdout=holdout, **params)
+        net.partial_fit(X, y, epochs=epochs)
+        return net
+
+    return fit
 
 
 def paired_difference(diff, w):
@@ -107,6 +161,7 @@ def choose(folds, guard=None, verbose=0):
         if ahead(mean, se, guard):
             selected = "fallback"
     selection["histories"] = [net.history for net in folds]
+    selection["fallback_histories"] = [net.fallback_history_ for net in folds]
     if verbose:
         figures = (
             f"reweighted {selection['reweighted']:.4f}, fallback {selection['fallback']:.4f}"
@@ -134,27 +189,36 @@ def fold_mean(folds, values):
         return total / seen
 
 
+def fallback_corruption(folds):
+    """The final fallback fit's corruption matrix: the mean of the folds'
+    (None when the fallback has none)."""
+    matrices = [net.fold_corruption_ for net in folds]
+    if any(m is None for m in matrices):
+        return None
+    return np.mean(matrices, axis=0)
+
+
 def row_records(net, folds, selected, *, blend):
     """Per training row of the final ``net``: its weights and its record.
 
     The final net's; when that is the fallback (no meta epoch), the weights
-    (and, without a warm-up record, the records) of the selection round, each
-    row's from the folds that trained on it. With a selection round and
-    ``blend``, the record of each untrusted row is the mean of that and its
-    record under the kept kind's model of the fold that held it back. Rows
-    the net held back (a fold stopped by KeyboardInterrupt) get NaN.
+    of the selection round, each row's from the folds' reweighted fits that
+    trained on it (1 for a row the round left out). With a selection round
+    and ``blend``, the record of each untrusted row the round held back is
+    the mean of that and its record under the kept kind's model of the fold
+    that held it back. Rows the net
+    held back (a fold stopped by KeyboardInterrupt) get NaN.
     """
     weights = net.weights()
     fallback = bool(folds) and selected == "fallback"
     if fallback:
         weights = fold_mean(folds, [fold.weights() for fold in folds])
+        weights = np.where(np.isnan(weights), 1.0, weights)
     records = net.records()
-    if fallback and not net.margin_epochs_:
-        records = fold_mean(folds, [fold.records() for fold in folds])
     if folds and blend:
         kept = "" if selected == "reweighted" else "fallback_"
         oof = np.full(len(records), np.nan)
         for fold in folds:
-            oof[fold.holdout_] = getattr(fold, f"holdout_{kept}record_")
+            oof[fold.held_rows_] = getattr(fold, f"holdout_{kept}record_")
         records = np.where(np.isnan(oof), records, (records + oof) / 2)
     return np.where(net.holdout_, np.nan, [weights, records])

@@ -58,7 +58,7 @@ def _spy_folds(monkeypatch):
 def _out_of_fold(folds, attr):
     out = np.full(len(folds[0].y_train_), np.nan)
     for net in folds:
-        out[net.holdout_] = getattr(net, attr)
+        out[net.held_rows_] = getattr(net, attr)
     return out
 
 
@@ -76,11 +76,14 @@ def test_defaults_do_no_harm_where_plain_training_is_good(moons, monkeypatch):
     assert clf.selected_ == "fallback"
     assert scores[1] >= scores[0] - 0.01, scores
     assert scores[2] < scores[0] - 0.01, scores  # what the fallback is for
-    assert clf.history_[:, "phase"] == ["warmup"] * 17 + ["fallback"] * 33
+    # 2,990 training rows: 24 batches, so the "auto" budget is 50 epochs, all
+    # of them Gold Loss Correction's in a fresh net.
+    assert clf.max_epochs_ == 50
+    assert clf.history_[:, "phase"] == ["fallback"] * 50
     # No meta epoch in the final fit: the weights are the selection round's,
     # each row's from the fold that trained on it; the label quality is the
-    # final fit's warm-up record, averaged for the untrusted rows with their
-    # margin under the fallback model of the fold that held them back.
+    # final fit's record, averaged for the untrusted rows with their margin
+    # under the fallback model of the fold that held them back.
     assert np.isfinite(clf.example_weights_).all() and np.isfinite(clf.label_quality_).all()
     folds = folds[:2]  # the default fit's
     trained = [~net.holdout_ for net in folds]
@@ -100,13 +103,16 @@ def test_selection_round_and_its_rule(small):
     sel = clf.selection_
     assert sel["folds"] == 2 and sel["n_rows"] == (~mask).sum()
     for history in sel["histories"]:
-        assert history[:, "phase"] == PHASES + ["fallback"] * 6
+        assert history[:, "phase"] == PHASES
+    # The fallback of each fold: a fresh net, the whole budget.
+    for history in sel["fallback_histories"]:
+        assert history[:, "phase"] == ["fallback"] * 8
     # The rule: the fallback only when ahead by more than _SELECTION_GUARD
     # standard errors of the paired difference.
     ahead = sel["difference"] > max(_SELECTION_GUARD * sel["standard_error"], 0)
     assert clf.selected_ == ("fallback" if ahead else "reweighted")
     assert sel["difference"] == pytest.approx(sel["fallback"] - sel["reweighted"])
-    expected = PHASES if clf.selected_ == "reweighted" else ["warmup"] * 2 + ["fallback"] * 6
+    expected = PHASES if clf.selected_ == "reweighted" else ["fallback"] * 8
     assert clf.history_[:, "phase"] == expected
 
 
@@ -116,13 +122,16 @@ def test_selection_scores_against_a_hand_computation(small, monkeypatch):
     X, y, mask = small
     seen = _spy_folds(monkeypatch)
     clf = MetaReweightClassifier(**SMALL).fit(X, y, clean_mask=mask)
-    held = [net.holdout_ for net in seen]
-    # The folds split the untrusted rows; trusted rows are never held back.
+    held = [np.isin(np.arange(len(y)), net.held_rows_) for net in seen]
+    # The folds split the untrusted rows; trusted rows are never held back,
+    # and each fold's nets train on every row it does not hold back.
     np.testing.assert_array_equal(held[0] ^ held[1], ~mask)
+    for net, rows in zip(seen, held):
+        np.testing.assert_array_equal(net.holdout_, rows)
     right = {k: [] for k in ("reweighted", "fallback")}
     weights = []
     for net in seen:
-        rows = np.flatnonzero(net.holdout_)
+        rows = net.held_rows_
         counts = np.bincount(y[rows], minlength=2) / len(rows)
         trusted_share = np.bincount(y[mask], minlength=2) / mask.sum()
         weights.append((trusted_share / counts)[y[rows]])
@@ -194,12 +203,37 @@ def test_corruption_matrix_is_the_trusted_rows_mean_softmax():
     np.testing.assert_allclose(net.corruption_.numpy(), want, rtol=1e-5)
 
 
+def test_corruption_matrix_comes_from_plain_nets_of_the_untrusted_rows(small, monkeypatch):
+    # Gold Loss Correction as published: per fold, a plain net fitted to the
+    # fold's untrusted training rows alone gives C; the final fallback fit is
+    # a fresh corrected net with the folds' mean C.
+    X, y, mask = small
+    plain_nets = []
+    original = MetaReweightNet.corruption_matrix
+
+    def spy(self):
+        plain_nets.append(self)
+        return original(self)
+
+    monkeypatch.setattr(MetaReweightNet, "corruption_matrix", spy)
+    seen = _spy_folds(monkeypatch)
+    clf = MetaReweightClassifier(**SMALL, fallback="corrected", warmup_epochs=0)
+    clf.fit(X, y, clean_mask=mask)  # no warm-up needed any more
+    plain_nets = [net for net in plain_nets if net.fallback == "plain"]
+    assert len(plain_nets) == 2 and len(seen) == 2
+    for net, fold in zip(plain_nets, seen):
+        trained = np.flatnonzero(~net.holdout_)
+        want = np.flatnonzero(~fold.holdout_ & ~mask)
+        np.testing.assert_array_equal(trained, want)
+        assert net.history[:, "phase"] == ["fallback"] * 8
+    C = np.mean([fold.fold_corruption_ for fold in seen], axis=0)
+    np.testing.assert_allclose(C.sum(axis=1), 1, rtol=1e-5)
+    if clf.selected_ == "fallback":
+        np.testing.assert_allclose(clf.net_.corruption_.numpy(), C, rtol=1e-6)
+
+
 def test_fallback_errors(small):
     X, y, mask = small
-    with pytest.raises(ValueError, match="warmup_epochs"):
-        MetaReweightClassifier(**SMALL, fallback="corrected", warmup_epochs=0).fit(
-            X, y, clean_mask=mask
-        )
     with pytest.raises(ValueError, match="fallback='corrected' is not available"):
         MetaReweightRegressor(max_epochs=4, fallback="corrected").fit(X, X[:, 0], clean_mask=mask)
     with pytest.raises(ValueError, match="'fallback' parameter"):
@@ -208,8 +242,10 @@ def test_fallback_errors(small):
 
 def test_no_selection_round_for_paper_exact_and_continued_fits(small):
     X, y, mask = small
-    exact = MetaReweightClassifier(**{**SMALL, "warmup_epochs": 0, "refine_epochs": 0})
-    assert exact.fit(X, y, clean_mask=mask).selection_ is None  # "auto": no warm-up to estimate C
+    exact = MetaReweightClassifier(
+        **{**SMALL, "warmup_epochs": 0, "refine_epochs": 0}, fallback=None
+    )
+    assert exact.fit(X, y, clean_mask=mask).selection_ is None
     plain = MetaReweightClassifier(**{**SMALL, "warmup_epochs": 0}, fallback="plain")
     assert plain.fit(X, y, clean_mask=mask).selection_ is not None
     clf = MetaReweightClassifier(**SMALL, warm_start=True).fit(X, y, clean_mask=mask)
@@ -231,9 +267,10 @@ def test_interruption_in_the_selection_round(small, monkeypatch):
 
     monkeypatch.setattr(MetaReweightNet, "_plain_step", stop)
     clf = MetaReweightClassifier(**SMALL).fit(X, y, clean_mask=mask)
-    # The fit ends in the first fold, with its reweighted model.
+    # The fit ends in the first fold, with its reweighted model (the stop
+    # came in the fold's next net, the plain one for C).
     assert clf.selected_ == "reweighted" and clf.selection_ is None
-    assert clf.history_[:, "phase"] == PHASES + ["fallback"]
+    assert clf.history_[:, "phase"] == PHASES
     assert np.isfinite(clf.predict_proba(X)).all()
     held = clf.net_.holdout_
     assert held.any() and np.isnan(clf.example_weights_[held]).all()
@@ -285,9 +322,10 @@ def test_the_selection_round_is_visible(small, capsys):
     folds = [out.index(f"Selection round, fold {k} of 2") for k in (1, 2)]
     final = out.index(f"Final fit ({clf.selected_} kind) on every row")
     assert folds[0] < folds[1] < final
-    # Each fold's table: 4 epochs of the reweighted fit, 3 of the fallback.
+    # Each fold's table: 4 epochs of the reweighted fit, 4 of the plain net
+    # for C, 4 of the fallback.
     fold_table = out[folds[0] : folds[1]]
-    assert fold_table.count("fallback ") >= 3 and "warmup" in fold_table
+    assert fold_table.count("fallback ") >= 8 and "warmup" in fold_table
     assert len(calls) == len(clf.history_) == 4  # the scoring callback: the final fit only
-    # One progress bar per epoch: 7 in each fold, 4 in the final fit.
-    assert err.count(" 0/") == 7 + 7 + 4
+    # One progress bar per epoch: 12 in each fold, 4 in the final fit.
+    assert err.count(" 0/") == 12 + 12 + 4
