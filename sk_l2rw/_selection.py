@@ -27,10 +27,12 @@ MAX_ROWS = 4000
 LEFT_OUT = -2
 
 
-def assign_folds(n_rows, trusted_rows, n_folds, max_rows=MAX_ROWS):
+def assign_folds(n_rows, trusted_rows, n_folds, max_rows=None):
     """Each training row's fold, from torch's generator: at most ``max_rows``
-    untrusted rows, drawn at random, are dealt out to the folds; trusted rows
-    get -1 (trained on in every fold), the others ``LEFT_OUT``."""
+    (default ``MAX_ROWS``) untrusted rows, drawn at random, are dealt out to
+    the folds; trusted rows get -1 (trained on in every fold), the others
+    ``LEFT_OUT``."""
+    max_rows = MAX_ROWS if max_rows is None else max_rows
     untrusted = np.setdiff1d(np.arange(n_rows), trusted_rows)
     fold = np.full(n_rows, LEFT_OUT, dtype=np.int64)
     order = torch.randperm(len(untrusted)).numpy()
@@ -68,7 +70,7 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
                 f"fallback ({fallback}), {epochs} epochs each, on {int(trained.sum())} rows; "
                 f"{len(held)} held back."
             )
-        net = fit(~trained, "reweighted", warmup_epochs=warmup, refine_epochs=refine)
+        net = fit(~trained, "reweighted fit", warmup_epochs=warmup, refine_epochs=refine)
         net.held_rows_ = held
         net.stopped_ = net.interrupted_
         nets.append(net)
@@ -81,7 +83,7 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
             # Published GLC: C from a plain net fitted to the untrusted rows alone.
             plain = fit(
                 ~trained | (fold == -1),
-                "plain model for C",
+                "plain net for C",
                 warmup_epochs=0,
                 refine_epochs=0,
                 fallback="plain",
@@ -117,7 +119,7 @@ def _fold_fitter(make_net, train, trusted, epochs, stage):
         net = make_net()
         net.set_trusted(*trusted)
         net.set_sample_weight(weight)
-        net.stage_ = f" ({what}){stage}"
+        net.stage_ = f"{stage} (its {what})"
         net.set_params(max_epochs=epochs, holdout=holdout, **params)
         net.partial_fit(X, y, epochs=epochs)
         return net

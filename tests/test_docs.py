@@ -92,22 +92,3 @@ def test_regression_table_is_what_the_saved_results_give():
     page, command = _page_and_command("quality_regression.md")
     assert command == "python benchmarks/quality_regression.py"
     assert page == module.assemble(command)
-
-
-def test_fallback_diagnosis_agrees_with_the_quality_results():
-    # benchmarks/diagnose_fallback.py saved, per development scenario and
-    # seed, the selection round's figures and both kinds' test accuracy; the
-    # defaults' rule applied to those figures gives the kind whose accuracy
-    # is the quality benchmark's l2rw, seed for seed.
-    from sk_l2rw._selection import GUARD as _SELECTION_GUARD
-
-    diagnose = _benchmark_module("diagnose_fallback")
-    quality = _benchmark_module("quality")
-    for name in diagnose.DEVELOPMENT:
-        runs = json.loads((diagnose.RESULTS / f"{name}.json").read_text())
-        saved = json.loads((quality.RESULTS / f"{name}.json").read_text())["runs"]
-        assert len(runs) == len(saved)
-        for seed, (run, result) in enumerate(zip(runs, saved)):
-            r = run["round"]
-            ahead = r["difference"] > max(_SELECTION_GUARD * r["standard_error"], 0)
-            assert run["fallback" if ahead else "reweighted"] == result["acc"]["l2rw"], (name, seed)

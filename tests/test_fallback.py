@@ -329,3 +329,26 @@ def test_the_selection_round_is_visible(small, capsys):
     assert len(calls) == len(clf.history_) == 4  # the scoring callback: the final fit only
     # One progress bar per epoch: 12 in each fold, 4 in the final fit.
     assert err.count(" 0/") == 12 + 12 + 4
+
+
+def test_the_round_samples_at_most_max_rows_untrusted_rows(small, monkeypatch):
+    import sk_l2rw._selection as selection
+
+    X, y, mask = small
+    monkeypatch.setattr(selection, "MAX_ROWS", 60)
+    seen = _spy_folds(monkeypatch)
+    clf = MetaReweightClassifier(**SMALL, fallback="plain").fit(X, y, clean_mask=mask)
+    assert clf.selection_["n_rows"] == 60
+    held = np.concatenate([net.held_rows_ for net in seen])
+    assert len(np.unique(held)) == 60 and not mask[held].any()
+    # Each fold trains on the other fold's rows and every trusted row only.
+    for net in seen:
+        other = np.setdiff1d(held, net.held_rows_)
+        np.testing.assert_array_equal(
+            np.flatnonzero(~net.holdout_), np.union1d(other, np.flatnonzero(mask))
+        )
+    # Every row gets a weight and a record, the ones the round left out too.
+    assert np.isfinite(clf.example_weights_).all() and np.isfinite(clf.label_quality_).all()
+    if clf.selected_ == "fallback":
+        left_out = np.setdiff1d(np.flatnonzero(~mask), held)
+        np.testing.assert_array_equal(clf.example_weights_[left_out], 1.0)

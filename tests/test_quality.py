@@ -118,6 +118,18 @@ def test_refinement_weights_classes_to_the_trusted_set():
     assert recall[1] >= 0.75, recall
 
 
+def test_auto_budget_is_1000_steps_within_50_to_500_epochs():
+    from sk_l2rw._base import auto_epochs
+
+    # ceil(1000 / batches per epoch), batches = ceil(rows / batch_size).
+    cases = {1: 500, 128: 500, 129: 500, 300: 334, 2_000: 63, 6_400: 50, 20_000: 50, 10**6: 50}
+    for n_rows, epochs in cases.items():
+        assert auto_epochs(n_rows, 128) == epochs, n_rows
+    assert auto_epochs(300, 32) == 100  # 10 batches
+    with pytest.raises(ValueError, match="'max_epochs' parameter"):
+        MetaReweightClassifier(max_epochs="long").fit([[0.0], [1.0]], [0, 1])
+
+
 @pytest.mark.parametrize("value", [-1, "never", 1.5])
 def test_refine_epochs_validated(noisy_digits, value):
     X_tr, _, y_fit, trusted, _, _ = noisy_digits
@@ -196,11 +208,15 @@ def test_warmup_epochs_auto_and_partial_fit(noisy_digits):
     assert ["ess_frac" in epoch for epoch in clf.history_] == [False] * 2 + [True] * 4
     one = MetaReweightClassifier(max_epochs=1, **params).fit(X_tr, y_fit, clean_mask=trusted)
     assert one.history_[:, "phase"] == ["meta"]
-    assert MetaReweightClassifier(max_epochs=50)._phase_epochs(warm=False) == (17, 25)
+    assert MetaReweightClassifier(max_epochs=50)._phase_epochs(50, warm=False) == (17, 25)
+    # The warm-up is capped at 17 epochs (35 % of 50) however long the budget.
+    assert MetaReweightClassifier(max_epochs=500)._phase_epochs(500, warm=False) == (17, 250)
+    assert MetaReweightClassifier()._budget(133, warm=False) == (500, 17, 250)
+    assert MetaReweightClassifier()._budget(20_000, warm=False) == (50, 17, 25)
     # "auto" gives way so that one meta epoch remains; a warm start has no warm-up.
     for n, phases in ((2, (0, 1)), (3, (1, 1)), (4, (1, 2))):
-        assert MetaReweightClassifier(max_epochs=n)._phase_epochs(warm=False) == phases
-    assert MetaReweightClassifier(max_epochs=50)._phase_epochs(warm=True) == (0, 25)
+        assert MetaReweightClassifier(max_epochs=n)._phase_epochs(n, warm=False) == phases
+    assert MetaReweightClassifier(max_epochs=50)._phase_epochs(50, warm=True) == (0, 25)
     # partial_fit and a warm-started fit take meta steps from their first epoch.
     clf.partial_fit(X_tr, y_fit)
     assert clf.history_[-1, "phase"] == "meta"

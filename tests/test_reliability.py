@@ -77,7 +77,8 @@ class InfLogits(nn.Module):
         # The selection round's nets say where they are.
         (
             dict(optimizer="sgd", lr=1e8),
-            r"diverged in epoch \d \(\w+\) of the selection round's fold 1 of 2: .*smaller lr",
+            r"diverged in epoch \d \(\w+\) of the selection round's fold 1 of 2 "
+            r"\(its reweighted fit\): .*smaller lr",
         ),
         (dict(module=InfLogits), r"loss became nan\. Try a smaller lr"),
     ],
@@ -118,6 +119,7 @@ def test_epochs_with_only_zero_weights_warn_with_count():
         warmup_epochs=0,
         refine_epochs=0,
         train_on_clean=False,
+        fallback=None,  # the meta epochs' warning, without a selection round
     )
     with pytest.warns(
         ConvergenceWarning, match="Every training batch got weight 0 in 3 of 3 meta epochs"
@@ -132,7 +134,9 @@ def test_no_dead_epoch_warning_on_ordinary_fit(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = MetaReweightClassifier(**TINY).fit(X, y, clean_mask=mask)
-    assert all(z < 5 for z in clf.history_[:, "all_zero_batches"])
+        alone = MetaReweightClassifier(**TINY, fallback=None).fit(X, y, clean_mask=mask)
+    assert all(z < 5 for z in alone.history_[:, "all_zero_batches"])
+    assert clf.selected_ in ("reweighted", "fallback")
 
 
 def test_failed_refit_leaves_no_stale_model(data):
@@ -150,14 +154,18 @@ def test_failed_refit_leaves_no_stale_model(data):
 def test_keyboard_interrupt_keeps_a_usable_model(data):
     X, y, mask = data
     # No warm-up: the completed first epoch is a meta epoch, with weights.
-    stopped = MetaReweightClassifier(**TINY, warmup_epochs=0, callbacks=[StopAt(epoch=2, batch=2)])
+    # (fallback=None: the final fit is the reweighted one, whatever a round finds.)
+    params = {**TINY, "fallback": None}
+    stopped = MetaReweightClassifier(
+        **params, warmup_epochs=0, callbacks=[StopAt(epoch=2, batch=2)]
+    )
     stopped.fit(X, y, clean_mask=mask)
     assert len(stopped.history_) == 2
     assert len(stopped.history_[:, "train_loss"]) == 1  # the second epoch is incomplete
     proba = stopped.predict_proba(X)
     assert proba.shape == (len(X), 3) and np.isfinite(proba).all()
     # example_weights_ covers whole epochs only: the same as one epoch's fit.
-    one = MetaReweightClassifier(**{**TINY, "max_epochs": 1}).fit(X, y, clean_mask=mask)
+    one = MetaReweightClassifier(**{**params, "max_epochs": 1}).fit(X, y, clean_mask=mask)
     np.testing.assert_array_equal(stopped.example_weights_, one.example_weights_)
     np.testing.assert_array_equal(stopped.label_quality_, one.label_quality_)
     # Training goes on from where it stopped.
@@ -189,7 +197,7 @@ def test_keyboard_interrupt_in_each_phase_keeps_a_usable_model(data, epoch, phas
 
 def test_keyboard_interrupt_in_first_epoch(data):
     X, y, mask = data
-    clf = MetaReweightClassifier(**TINY, callbacks=[StopAt(epoch=1, batch=1)])
+    clf = MetaReweightClassifier(**TINY, fallback=None, callbacks=[StopAt(epoch=1, batch=1)])
     clf.fit(X, y, clean_mask=mask)
     assert np.isnan(clf.example_weights_).all()  # no epoch completed
     assert np.isnan(clf.label_quality_).all()
