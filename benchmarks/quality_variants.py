@@ -325,7 +325,7 @@ VARIANTS = {
     "fallback=None": lambda epochs: ({"fallback": None}, None),
     # Issue 18's ablation: each of its defaults back to what it was.
     "max_epochs=50": lambda epochs: ({"max_epochs": 50}, None),
-    "hidden_layer_sizes=(100,)": lambda epochs: ({"hidden_layer_sizes": (100,)}, None),
+    "one-layer-of-100": lambda epochs: ({"hidden_layer_sizes": (100,)}, None),
     # Phase lengths under the longer budget: the warm-up and refinement as
     # at 50 epochs (17 and 25 passes), the meta epochs taking the rest.
     "phases-50": lambda epochs: (
@@ -375,6 +375,22 @@ def score(name, spec, variant, seed):
     return float(metric(y_te, clf.predict(X_te)))
 
 
+def _saved_default(name, seeds):
+    """``quality.py``'s saved ``l2rw`` accuracies of ``name`` (the same fits
+    as the ``default`` variant: same data, seeds and defaults), or None when
+    they are not saved under the current protocol for these seeds."""
+    path = quality.RESULTS / f"{name}.json"
+    if not path.exists():
+        return None
+    result = json.loads(path.read_text())
+    runs = result["runs"]
+    if result.get("protocol") != quality.PROTOCOL or len(runs) < seeds:
+        return None
+    if not all("l2rw" in run["acc"] for run in runs[:seeds]):
+        return None
+    return [run["acc"]["l2rw"] for run in runs[:seeds]]
+
+
 def _best_baseline(name, out_dir=quality.RESULTS):
     """The best non-oracle baseline's mean in ``quality.py``'s saved results, or None."""
     path = out_dir / f"{name}.json"
@@ -384,29 +400,52 @@ def _best_baseline(name, out_dir=quality.RESULTS):
     return quality.best_baseline(result, result["runs"][0]["acc"])
 
 
-def wide_table(results, variants, command):
-    """Markdown: one row per scenario, one column per variant, and the best baseline."""
-    lines = quality.markdown_header("Ablations of the defaults", command) + [
+def wide_table(results, variants, command, *, earlier=False):
+    """Markdown: one row per scenario, one column per variant, and the best
+    baseline (``earlier``: the page of the ablation before issue 18, whose
+    baselines were of that protocol and are not shown)."""
+    title = "Ablations of the defaults" + (" before issue 18" if earlier else "")
+    lines = quality.markdown_header(title, command) + [
         "Mean over seeds of test accuracy (balanced accuracy for imbalance), each variant",
         "of `MetaReweightClassifier` on the quality benchmark's data and seeds",
-        "(`benchmarks/quality_variants.py` docstring). `best baseline`: the best",
-        "non-oracle baseline of `benchmarks/quality.py` on the same data and seeds.",
+        "(`benchmarks/quality_variants.py` docstring).",
+    ]
+    if earlier:
+        lines += [
+            "Measured with the defaults before issue 18 (one hidden layer of 100, 50 epochs,",
+            "the fallback from the warm-up), before the baselines got two layers and the",
+            '"auto" budget: compare the variants with one another, not with the quality page.',
+        ]
+    else:
+        lines += [
+            "`best baseline`: the best non-oracle baseline of `benchmarks/quality.py` on the",
+            "same data and seeds; `default` is the quality page's `l2rw`.",
+        ]
+    lines += [
         "`default` includes the selection round and its fallback; `fallback=None` is the",
         "reweighted fit alone, and every variant after `fallback=plain` changes that fit",
         "(with `fallback=None`).",
         "",
-        "| scenario | best baseline | " + " | ".join(f"`{v}`" for v in variants) + " |",
-        "|---" * (len(variants) + 2) + "|",
+    ]
+    columns = ([] if earlier else ["best baseline"]) + [f"`{v}`" for v in variants]
+    lines += [
+        "| scenario | " + " | ".join(columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
     ]
     for name, row in results.items():
-        best = _best_baseline(name)
-        cell = "—" if best is None else f"{best[1]:.3f} ({best[0]})"
-        values = " | ".join(f"{np.mean(row[v]):.3f}" for v in variants)
-        lines.append(f"| {name} | {cell} | {values} |")
+        cells = [f"{np.mean(row[v]):.3f}" for v in variants]
+        if not earlier:
+            best = _best_baseline(name)
+            cells.insert(0, "—" if best is None else f"{best[1]:.3f} ({best[0]})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 VARIANT_RESULTS = quality.RESULTS / "variants"
+# Issue 18's ablation: its own results, so that the earlier ablation's page
+# (docs/benchmarks/ablation.md, measured with the earlier defaults) stands.
+ISSUE18_RESULTS = quality.RESULTS / "variants-issue-18"
+# The page of each: docs/benchmarks/ablation.md (issue 18's) and ablation_earlier.md.
 
 
 def main(argv=None):
@@ -426,6 +465,13 @@ def main(argv=None):
         "--assemble-only", action="store_true", help="with --out: table from saved scores"
     )
     parser.add_argument("--command", help="command line to print at the top of the table")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=VARIANT_RESULTS,
+        help="where the scores are saved (default benchmarks/results/variants; issue 18's "
+        "ablation: benchmarks/results/variants-issue-18)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -439,10 +485,12 @@ def main(argv=None):
         parser.error("--assemble-only needs --out")
     print("| scenario | variant | mean | per seed |\n|---|---|---|---|")
     for name in [] if args.assemble_only else names:
-        path = VARIANT_RESULTS / f"{name}.json"
+        path = args.results / f"{name}.json"
         saved = json.loads(path.read_text()) if path.exists() else {}
         for variant in variants:
-            accs = [score(name, specs[name], variant, s) for s in range(args.seeds)]
+            accs = _saved_default(name, args.seeds) if variant == "default" else None
+            if accs is None:
+                accs = [score(name, specs[name], variant, s) for s in range(args.seeds)]
             saved[variant] = accs
             per_seed = " ".join(f"{a:.3f}" for a in accs)
             print(f"| {name} | {variant} | {np.mean(accs):.4f} | {per_seed} |", flush=True)
@@ -452,14 +500,15 @@ def main(argv=None):
     if args.out:
         results = {}
         for name in names:
-            path = VARIANT_RESULTS / f"{name}.json"
+            path = args.results / f"{name}.json"
             saved = json.loads(path.read_text()) if path.exists() else {}
             if all(v in saved for v in variants):
                 results[name] = saved
         command = args.command or "python benchmarks/quality_variants.py " + " ".join(
             f'"{a}"' if " " in a or "(" in a else a for a in sys.argv[1:]
         )
-        args.out.write_text(wide_table(results, variants, command))
+        earlier = args.results == VARIANT_RESULTS
+        args.out.write_text(wide_table(results, variants, command, earlier=earlier))
 
 
 if __name__ == "__main__":

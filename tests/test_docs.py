@@ -11,6 +11,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 import sk_l2rw
 from sk_l2rw import datasets
 
@@ -72,19 +74,24 @@ def test_quality_table_is_what_the_saved_results_give():
     assert table == page
 
 
-def test_ablation_table_is_what_the_saved_results_give():
+@pytest.mark.parametrize(
+    "page_name, results_dir, earlier",
+    [
+        ("ablation.md", "ISSUE18_RESULTS", False),
+        ("ablation_earlier.md", "VARIANT_RESULTS", True),
+    ],
+)
+def test_ablation_table_is_what_the_saved_results_give(page_name, results_dir, earlier):
     variants_module = _benchmark_module("quality_variants")
-    page, command = _page_and_command("ablation.md")
+    page, command = _page_and_command(page_name)
     lines = page.splitlines()
     header = next(line for line in lines if line.startswith("| scenario |"))
     variants = re.findall(r"`([^`]+)`", header)
     names = [line.split("|")[1].strip() for line in lines if line.startswith("| ")][1:]
-    results = {
-        name: json.loads((variants_module.VARIANT_RESULTS / f"{name}.json").read_text())
-        for name in names
-    }
+    directory = getattr(variants_module, results_dir)
+    results = {name: json.loads((directory / f"{name}.json").read_text()) for name in names}
     assert variants and results
-    assert variants_module.wide_table(results, variants, command) == page
+    assert variants_module.wide_table(results, variants, command, earlier=earlier) == page
 
 
 def test_regression_table_is_what_the_saved_results_give():
