@@ -10,8 +10,9 @@ trusted set. A plain network trained on the noisy labels is compared with
 batch by how well its gradient agrees with the trusted set's. With its
 defaults the reweighted epochs follow plain warm-up epochs and are followed by
 refinement epochs on the rows whose label the network favoured during
-training (see the user guide), all within ``max_epochs``: both runs here
-train 50 epochs. Before that fit, a selection round checks on held-back
+training (see the user guide), all within ``max_epochs``, which by default
+(``"auto"``) is sized to the data -- here 100 epochs, 1,000 optimizer steps --
+and both runs here train that long. Before that fit, a selection round checks on held-back
 folds that reweighting beats Gold Loss Correction on these data, and falls
 back to it if not (``selected_`` says which the final fit is).
 """
@@ -43,8 +44,10 @@ corrupted &= ~trusted
 # Plain training (the same network, every example weighted equally) against
 # meta-reweighting with its defaults. The plain net is a skorch
 # ``NeuralNetClassifier`` around the same default :class:`~sk_l2rw.MLP`, with
-# the same optimizer, learning rate, batch size and number of epochs.
+# the same optimizer, learning rate, batch size and number of epochs (the
+# budget the defaults chose, ``max_epochs_``).
 reweighted = MetaReweightClassifier(random_state=0)
+reweighted.fit(X_train, y_noisy, clean_mask=trusted)
 
 torch.manual_seed(0)
 plain = NeuralNetClassifier(
@@ -52,13 +55,12 @@ plain = NeuralNetClassifier(
     criterion=torch.nn.CrossEntropyLoss,
     optimizer=torch.optim.Adam,
     lr=reweighted.lr,
-    max_epochs=reweighted.max_epochs,
+    max_epochs=reweighted.max_epochs_,
     batch_size=reweighted.batch_size,
     train_split=None,
     iterator_train__shuffle=True,
     verbose=0,
 ).fit(X_train.astype(np.float32), y_noisy)
-reweighted.fit(X_train, y_noisy, clean_mask=trusted)
 
 acc_plain = plain.score(X_test.astype(np.float32), y_test)
 acc_meta = reweighted.score(X_test, y_test)

@@ -53,11 +53,10 @@ EPOCHS = 30
 # meta epochs, then 50 % refinement epochs on the rows the network favoured
 # (``kept_rows`` of them). Each phase is a run of skorch epochs, which any
 # callback sees. (A default fit first runs a selection round, whose epochs are
-# in ``selection_["histories"]``; here it keeps the reweighted fit, so
-# ``history_`` is the fit ``fallback=None`` gives.)
-default = MetaReweightClassifier(max_epochs=EPOCHS, random_state=0)
+# in ``selection_["histories"]``, and keeps either this reweighted fit or Gold
+# Loss Correction; ``fallback=None`` here shows the reweighted fit's phases.)
+default = MetaReweightClassifier(max_epochs=EPOCHS, fallback=None, random_state=0)
 default.fit(X, y_noisy, clean_mask=trusted)
-print("final fit:", default.selected_)
 phases = np.array(default.history_[:, "phase"])
 print("epochs per phase:", {p: int((phases == p).sum()) for p in ("warmup", "meta", "refine")})
 print("rows kept for the refinement:", default.history_[-1, "kept_rows"], "of", len(y))
@@ -79,7 +78,9 @@ plt.show()
 #
 # Meta steps in every epoch
 # -------------------------
-clean = MetaReweightClassifier(max_epochs=EPOCHS, warmup_epochs=0, refine_epochs=0, random_state=0)
+clean = MetaReweightClassifier(
+    max_epochs=EPOCHS, warmup_epochs=0, refine_epochs=0, fallback=None, random_state=0
+)
 clean.fit(X, y, clean_mask=trusted)
 
 noisy = MetaReweightClassifier(random_state=0)

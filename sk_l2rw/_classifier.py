@@ -222,7 +222,8 @@ default="adam"
         refinement epochs are not counted. Rows marked by ``clean_mask`` get
         NaN when ``train_on_clean=False``. When the final fit is the fallback
         (no meta epoch), each row's weight over the meta epochs of the
-        selection round's fold that trained on it. After a warm-started ``fit`` or a
+        selection round's reweighted fits that trained on it (1 for a row
+        beyond the round's sample of 4,000 untrusted rows). After a warm-started ``fit`` or a
         ``partial_fit`` it covers the rows of that call, averaged over the
         epochs of that call only; an epoch cut short by ``KeyboardInterrupt``
         is left out (all NaN if none was completed).
@@ -231,7 +232,8 @@ default="adam"
         row's given label minus that of the likeliest other class, at the
         row's own training step (before the update), averaged over the
         warm-up and meta epochs (not the refinement, which it chooses the
-        rows of) of the final fit (the warm-up alone when it is the fallback).
+        rows of) of the final fit (its epochs when it is the fallback: the
+        corrected net's own, uncorrected prediction).
         Positive means the network favoured the given label on
         average. A training record rather than the final model's fit:
         mislabelled rows stay low while the network learns the common
