@@ -327,9 +327,12 @@ def _epochs(row):
 
 
 def render(results, repeats, quick, sections=("default", "fits", "steps", "memory")):
+    all_sections = {"default", "fits", "steps", "memory"}
     cmd = (
         "python benchmarks/speed.py"
         + (" --quick" if quick else "")
+        + ("" if set(sections) == all_sections else f" --sections {','.join(sorted(sections))}")
+        + ("" if quick or repeats == 5 else f" --repeats {repeats}")
         + " --json benchmarks/results/speed.json --out docs/benchmarks/speed.md"
     )
     lines = [
