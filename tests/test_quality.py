@@ -43,17 +43,17 @@ def _sub_trusted(y, trusted, per_class):
 def test_margin_over_plain_and_label_quality(noisy_digits):
     X_tr, y_tr, y_fit, trusted, X_te, y_te = noisy_digits
     plain = plain_accuracy(X_tr, y_fit, X_te, y_te)
-    clf = MetaReweightClassifier(random_state=0)  # defaults: 50 epochs
+    clf = MetaReweightClassifier(random_state=0)  # defaults: "auto", 91 epochs here
     clf.fit(X_tr, y_fit, clean_mask=trusted)
     l2rw = clf.score(X_te, y_te)
-    # Measured: plain 0.900, l2rw 0.951, paper-exact 0.949 (over the
-    # benchmark's 5 seeds 0.960 against 0.945).
+    # Measured: plain (one layer of 100, 50 epochs) 0.900, l2rw 0.942 (over
+    # the benchmark's 5 seeds 0.950 against cleanlab's 0.906).
     assert l2rw - plain >= 0.03, (l2rw, plain)
 
     correct = (y_fit == y_tr)[~trusted]
     auc_quality = roc_auc_score(correct, clf.label_quality_[~trusted])
     auc_weights = roc_auc_score(correct, clf.example_weights_[~trusted])
-    # Measured: label_quality_ 0.996, example_weights_ 0.937.
+    # Measured: label_quality_ 0.996, example_weights_ 0.870.
     assert auc_quality >= 0.98, auc_quality
     assert auc_quality > auc_weights
     assert clf.label_quality_.shape == (len(X_tr),)
@@ -70,10 +70,11 @@ def test_one_trusted_row_per_class(noisy_digits):
     one = _sub_trusted(y_tr, trusted, 1)
     plain = plain_accuracy(X_tr, y_fit, X_te, y_te)
     default = MetaReweightClassifier(random_state=0).fit(X_tr, y_fit, clean_mask=one)
-    exact = MetaReweightClassifier(random_state=0, warmup_epochs=0, refine_epochs=0)
+    exact = MetaReweightClassifier(random_state=0, warmup_epochs=0, refine_epochs=0, fallback=None)
     exact.fit(X_tr, y_fit, clean_mask=one)
     scores = plain, default.score(X_te, y_te), exact.score(X_te, y_te)
-    # Measured: plain 0.900, defaults 0.940, paper-exact 0.867.
+    # Measured: plain (one layer of 100, 50 epochs) 0.900, defaults 0.929,
+    # paper-exact 0.869.
     assert scores[1] - scores[0] >= 0.02, scores
     assert scores[1] - scores[2] >= 0.05, scores
 
@@ -294,7 +295,10 @@ def test_small_data_gets_a_budget_that_fits_it():
     X, y = load_wine(return_X_y=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
     scaler = StandardScaler().fit(X_tr)
-    X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
+    X_tr, X_te = (
+        scaler.transform(X_tr).astype(np.float32),
+        scaler.transform(X_te).astype(np.float32),
+    )
     y_noisy, _ = make_noisy_labels(y_tr, noise_rate=0.3, kind="pair", random_state=0)
     trusted = split_trusted(y_tr, n_per_class=5, random_state=0)
     y_fit = np.where(trusted, y_tr, y_noisy)
