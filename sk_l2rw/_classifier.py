@@ -305,7 +305,12 @@ default="adam"
     (2,)
     >>> clf.example_weights_.shape
     (140,)
+    >>> clf.selected_  # the selection round found Gold Loss Correction ahead
+    'fallback'
     >>> clf.history_[:, "phase"]
+    ['fallback', 'fallback', 'fallback', 'fallback', 'fallback']
+    >>> alone = MetaReweightClassifier(max_epochs=5, fallback=None, random_state=0)
+    >>> alone.fit(X[~trusted], y[~trusted], clean_val=(X[trusted], y[trusted])).history_[:, "phase"]
     ['warmup', 'meta', 'meta', 'refine', 'refine']
     """
 
