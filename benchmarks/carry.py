@@ -149,9 +149,7 @@ def run(names, seeds, estimators):
 
 def _paired(rows, a, b):
     """Mean and standard error over seeds of ``a - b``."""
-    diff = np.array([r[a] - r[b] for r in rows])
-    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
-    return diff.mean(), se
+    return quality.paired_stats([r[a] - r[b] for r in rows])
 
 
 def assemble(out):

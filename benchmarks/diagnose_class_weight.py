@@ -29,14 +29,15 @@ import quality  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
 
-VALUES = ("trusted", None, "balanced")
+# The class_weight values compared, as --values takes them.
+VALUES = "trusted,None,balanced"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", default="heldout-diamonds-pair-30")
     parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--values", default="trusted,None,balanced")
+    parser.add_argument("--values", default=VALUES)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)

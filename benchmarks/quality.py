@@ -639,11 +639,16 @@ def _summary(results):
     return lines + [""]
 
 
-def _paired(r, method):
-    """Mean and standard error over seeds of ``l2rw`` minus ``method``, seed by seed."""
-    diff = np.array([run["acc"]["l2rw"] - run["acc"][method] for run in r["runs"]])
+def paired_stats(diff):
+    """Mean and standard error over seeds of per-seed differences ``diff``."""
+    diff = np.asarray(diff, dtype=float)
     se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
     return diff.mean(), se
+
+
+def _paired(r, method):
+    """Mean and standard error over seeds of ``l2rw`` minus ``method``, seed by seed."""
+    return paired_stats([run["acc"]["l2rw"] - run["acc"][method] for run in r["runs"]])
 
 
 def _harm_check(rows, label):
@@ -685,10 +690,9 @@ def _paired_check(rows):
     cells, met = [], 0
     for r in rows:
         name, _ = best_baseline(r, r["runs"][0]["acc"])
-        diff = np.array([run["acc"]["l2rw"] - run["acc"][name] for run in r["runs"]])
-        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
-        met += diff.mean() >= -se
-        cells.append(f"{r['scenario']} ({name} {diff.mean():+.4f}, SE {se:.4f})")
+        mean, se = _paired(r, name)
+        met += mean >= -se
+        cells.append(f"{r['scenario']} ({name} {mean:+.4f}, SE {se:.4f})")
     return (
         "- Converged imbalance check, paired over seeds: `l2rw` − the best baseline ≥ −1 "
         f"standard error in {met} of {len(rows)}: " + ", ".join(cells) + "."
