@@ -176,6 +176,7 @@ class MetaReweightBase(BaseEstimator):
             epochs, warmup, refine = 1, 0, 0
         else:
             epochs, warmup, refine = self._budget(len(y_train), warm)
+            self.max_epochs_ = epochs
         seed = None if self.random_state is None else int(rng.randint(np.iinfo(np.int32).max))
         if warm and seed is not None:
             # Another shuffle on each call, still fixed by random_state.
@@ -222,8 +223,6 @@ class MetaReweightBase(BaseEstimator):
                 fallback=fallback if kept else None,
                 corruption=_selection.fallback_corruption(folds) if kept else None,
             )
-            if not partial:
-                self.max_epochs_ = epochs
             first_epoch = len(self.net_.history)
             try:
                 # partial_fit: fit would initialize the (already checked) net again.

@@ -271,6 +271,7 @@ def test_interruption_in_the_selection_round(small, monkeypatch):
     # came in the fold's next net, the plain one for C).
     assert clf.selected_ == "reweighted" and clf.selection_ is None
     assert clf.history_[:, "phase"] == PHASES
+    assert clf.max_epochs_ == 8
     assert np.isfinite(clf.predict_proba(X)).all()
     held = clf.net_.holdout_
     assert held.any() and np.isnan(clf.example_weights_[held]).all()
