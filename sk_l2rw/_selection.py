@@ -23,22 +23,24 @@ GUARD = 1.0
 # Untrusted rows the round trains on and holds back at most: the choice
 # between kinds is settled long before, and the round's cost stays bounded.
 MAX_ROWS = 4000
-# The fold of a row the round leaves out (beyond MAX_ROWS).
+# The fold of a trusted row (trained on in every fold), and of a row the
+# round leaves out (beyond MAX_ROWS).
+TRUSTED = -1
 LEFT_OUT = -2
 
 
 def assign_folds(n_rows, trusted_rows, n_folds, max_rows=None):
     """Each training row's fold, from torch's generator: at most ``max_rows``
     (default ``MAX_ROWS``) untrusted rows, drawn at random, are dealt out to
-    the folds; trusted rows get -1 (trained on in every fold), the others
-    ``LEFT_OUT``."""
+    the folds; trusted rows get ``TRUSTED`` (trained on in every fold), the
+    others ``LEFT_OUT``."""
     max_rows = MAX_ROWS if max_rows is None else max_rows
     untrusted = np.setdiff1d(np.arange(n_rows), trusted_rows)
     fold = np.full(n_rows, LEFT_OUT, dtype=np.int64)
     order = torch.randperm(len(untrusted)).numpy()
     picked = order[:max_rows]
     fold[untrusted[picked]] = np.arange(len(picked)) % n_folds
-    fold[trusted_rows] = -1
+    fold[trusted_rows] = TRUSTED
     return fold
 
 
@@ -82,7 +84,7 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
         if fallback == "corrected":
             # Published GLC: C from a plain net fitted to the untrusted rows alone.
             plain = fit(
-                ~trained | (fold == -1),
+                ~trained | (fold == TRUSTED),
                 "plain net for C",
                 warmup_epochs=0,
                 refine_epochs=0,
