@@ -82,6 +82,22 @@ _GENERATED = {
         2000,
     ),
     "moons": (make_moons, dict(n_samples=4000, noise=0.3), 4000),
+    # Issue 18's class-weight scenarios: 5 classes at shares 50 % down to 4 %.
+    "synth5-imb": (
+        make_classification,
+        dict(
+            n_samples=5000,
+            n_features=20,
+            n_informative=8,
+            n_redundant=4,
+            n_classes=5,
+            n_clusters_per_class=1,
+            weights=[0.5, 0.25, 0.13, 0.08, 0.04],
+            class_sep=1.0,
+            flip_y=0.0,
+        ),
+        9000,
+    ),
     # Held out of issue 14's tuning (added after its defaults were fixed).
     "quantiles": (make_gaussian_quantiles, dict(n_samples=4000, n_features=2, n_classes=3), 7000),
     "hastie": (make_hastie_10_2, dict(n_samples=4000), 8000),
@@ -97,7 +113,8 @@ _GENERATED = {
 def _bundled_frame(name):
     """A real table with categorical columns, from the CSV a package bundles
     (read without importing the package): ``"diamonds"`` (plotnine, 53,940
-    rows) or ``"penguins"`` (palmerpenguins, 344 rows)."""
+    rows), ``"penguins"`` (palmerpenguins, 344 rows) or ``"fair"``
+    (statsmodels' extramarital-affairs survey, 6,366 rows)."""
     import importlib.util
     import os
 
@@ -106,6 +123,7 @@ def _bundled_frame(name):
     package, file = {
         "diamonds": ("plotnine", ("data", "diamonds.csv")),
         "penguins": ("palmerpenguins", ("data", "penguins.csv")),
+        "fair": ("statsmodels", ("datasets", "fair", "fair.csv")),
     }[name]
     spec = importlib.util.find_spec(package)
     if spec is None:
@@ -119,7 +137,9 @@ def _tabular(name, seed):
     quality benchmark's split then scales every column on the training rows.
     Diamonds: a stratified 10,000-row subset per seed, the target the 5
     ordered cuts (natural shares 3 % to 40 %). Penguins: the 333 complete
-    rows, the target the 3 species."""
+    rows, the target the 3 species. Fair: every row, the target the wife's
+    occupation (6 codes, natural shares 0.6 % to 44 %), the husband's
+    occupation one-hot."""
     import pandas as pd
 
     df = _bundled_frame(name)
@@ -131,6 +151,9 @@ def _tabular(name, seed):
         )
         df, y = df.iloc[keep], y[keep]
         categorical = ["color", "clarity"]
+    elif name == "fair":
+        y = df.pop("occupation").to_numpy().astype(int) - 1
+        categorical = ["occupation_husb"]
     else:
         df = df.dropna()
         y = df.pop("species").astype("category").cat.codes.to_numpy()
@@ -152,13 +175,23 @@ def _dataset(name, seed):
         X, y = load_digits(return_X_y=True)
         X, _, y, _ = train_test_split(X, y, train_size=600, stratify=y, random_state=seed)
         return X, y
+    if name == "digits-imb":  # class c keeps 0.8 ** c of its rows, drawn per seed
+        X, y = load_digits(return_X_y=True)
+        rng = np.random.RandomState(seed)
+        keep = np.concatenate(
+            [
+                rng.permutation(np.flatnonzero(y == c))[: round(0.8**c * (y == c).sum())]
+                for c in range(10)
+            ]
+        )
+        return X[keep], y[keep]
     if name == "cancer":
         return load_breast_cancer(return_X_y=True)
     if name == "wine":
         return load_wine(return_X_y=True)
     if name == "iris":
         return load_iris(return_X_y=True)
-    if name in ("diamonds", "penguins"):
+    if name in ("diamonds", "penguins", "fair"):
         return _tabular(name, seed)
     X, y = _generated(name, seed)
     if name == "hastie":  # labels -1 / 1

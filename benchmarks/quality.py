@@ -142,7 +142,10 @@ TRUSTED_METHODS = (
     "l2rw",
     "l2rw-exact",
 )
-NOT_BASELINES = ("l2rw", "l2rw-exact", "oracle")
+# The class-weight scenarios: the defaults and each other class_weight value.
+CLASS_WEIGHTS = {"l2rw-cw=None": None, "l2rw-cw=balanced": "balanced"}
+CW_METHODS = NOISE_METHODS + tuple(CLASS_WEIGHTS)
+NOT_BASELINES = ("l2rw", "l2rw-exact", "oracle", *CLASS_WEIGHTS)
 # The protocol of the saved results (issue 18: 2 x 100 network and the "auto"
 # budget for every method, GLC as published); results without it are older.
 PROTOCOL = "issue-18"
@@ -179,6 +182,18 @@ def scenarios():
     )
     out["risk-synth2-oneway-40"] = dict(
         group="risk", data="synth-binary", kind="oneway", rate=0.4, flip=(0, 1), k=10, epochs="auto"
+    )
+    # Issue 18's class-weight scenarios (development: added before any result
+    # of a class_weight value on them): classes imbalanced in the data, the
+    # trusted set the same few rows per class, judged in accuracy.
+    out["cw-digits-pair-30"] = dict(
+        group="classweight", data="digits-imb", kind="pair", rate=0.3, k=5, epochs="auto"
+    )
+    out["cw-synth5-uniform-30"] = dict(
+        group="classweight", data="synth5-imb", kind="uniform", rate=0.3, k=10, epochs="auto"
+    )
+    out["cw-fair-pair-30"] = dict(
+        group="classweight", data="fair", kind="pair", rate=0.3, k=10, epochs="auto"
     )
     for k in TRUSTED_SIZES:
         if k != 10:
@@ -289,12 +304,14 @@ def _auroc(noisy_rows, score):
 def run_seed(name, spec, seed, only=None):
     """All methods on one seed of one scenario."""
     epochs = spec["epochs"]
-    res = {"acc": {}, "time": {}, "auroc": {}}
+    res = {"acc": {}, "time": {}, "auroc": {}, "bacc": {}}
     X_tr, y_tr, y_fit, trusted, X_te, y_te, metric = scenario_data(spec, seed)
     if is_imbalance(spec):
         methods = IMB_METHODS
     else:
-        methods = TRUSTED_METHODS if spec["group"] == "trusted" else NOISE_METHODS
+        methods = {"trusted": TRUSTED_METHODS, "classweight": CW_METHODS}.get(
+            spec["group"], NOISE_METHODS
+        )
     base = dict(max_epochs=epochs, random_state=seed)
     # "auto": the library's budget rule, for the rows each fit trains on.
     plain_epochs = PlainNet(**base).epochs_for(len(y_fit))
@@ -359,13 +376,21 @@ def run_seed(name, spec, seed, only=None):
                 # averages in the selection round's out-of-fold margins).
                 record = model.net_.margins()[: len(y_fit)]
                 res["auroc"]["l2rw.net_.margins()"] = _auroc(noisy_rows, record[~trusted])
+        elif method in CLASS_WEIGHTS:
+            model, t = _timed(
+                lambda cw=CLASS_WEIGHTS[method]: MetaReweightClassifier(
+                    **l2rw_base, class_weight=cw
+                ).fit(X_tr, y_fit, clean_mask=trusted)
+            )
         elif method == "l2rw-exact":
             model, t = _timed(
                 lambda: MetaReweightClassifier(
                     **l2rw_base, warmup_epochs=0, refine_epochs=0, fallback=None
                 ).fit(X_tr, y_fit, clean_mask=trusted)
             )
-        res["acc"][method] = float(metric(y_te, model.predict(X_te)))
+        pred = model.predict(X_te)
+        res["acc"][method] = float(metric(y_te, pred))
+        res["bacc"][method] = float(balanced_accuracy_score(y_te, pred))
         res["time"][method] = t
     return res
 
@@ -379,8 +404,8 @@ def run_scenario(name, spec, seeds, out_dir, only=None):
         start = time.perf_counter()
         runs.append(run_seed(name, spec, seed, only))
         if seed < len(old):
-            for key in ("acc", "time", "auroc"):
-                runs[-1][key] = {**old[seed][key], **runs[-1][key]}
+            for key in ("acc", "time", "auroc", "bacc"):
+                runs[-1][key] = {**old[seed].get(key, {}), **runs[-1][key]}
         accs = " ".join(f"{m}={a:.3f}" for m, a in runs[-1]["acc"].items())
         aur = " ".join(f"{m}={a:.3f}" for m, a in runs[-1]["auroc"].items())
         print(

@@ -339,6 +339,9 @@ VARIANTS = {
         {"max_epochs": 50, "hidden_layer_sizes": (100,)},
         None,
     ),
+    # Issue 18's class weighting: sklearn's convention instead of the trusted shares.
+    "class_weight=None": lambda epochs: ({"class_weight": None}, None),
+    "class_weight=balanced": lambda epochs: ({"class_weight": "balanced"}, None),
     "fallback=plain": lambda epochs: ({"fallback": "plain"}, None),
     "select-plain": lambda epochs: ({}, None, _SelectPlain),
     "select-plain-refit": lambda epochs: ({"refit": True}, None, _SelectPlain),
@@ -363,6 +366,7 @@ def score(name, spec, variant, seed):
             "phases",
             "warmup-cap",
             "warmup-unc",
+            "class_weight",
         )
     ):
         # The reweighted fit's variants: of the fit alone, without the selection round.
