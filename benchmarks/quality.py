@@ -37,6 +37,17 @@ benign uniform noise on low-dimensional curved boundaries (``make_moons`` and
 cancer with 30 % of class 1 flipped to 0; generated 10-feature data with 40 %
 of class 0 flipped to 1).
 
+Issue 18's class-weight scenarios (``cw-*``, development, added before any
+``class_weight`` result on them): classes imbalanced in the data, the trusted
+set the same few rows per class, judged in accuracy with balanced accuracy
+reported beside it. Digits with class ``c`` keeping ``0.8 ** c`` of its rows
+(shares 22 % to 3 %, drawn per seed), 30 % pair noise, 5 trusted rows per
+class; 5 generated classes at shares 50 % to 4 %, 30 % uniform noise;
+statsmodels' ``fair`` survey (6,366 rows; the wife's occupation, 6 classes at
+0.6 % to 44 %; the husband's occupation one-hot), 30 % pair noise. Their
+extra columns ``l2rw-cw=trusted`` and ``l2rw-cw=balanced`` are
+``MetaReweightClassifier`` with those ``class_weight`` values (not baselines).
+
 Held-out scenarios (``heldout-*``: breast cancer with 30 % uniform noise,
 generated 6-class data with 40 % uniform noise, digits with 20 % uniform noise
 and 5 trusted rows per class) were added after the defaults were chosen and
@@ -142,8 +153,8 @@ TRUSTED_METHODS = (
     "l2rw",
     "l2rw-exact",
 )
-# The class-weight scenarios: the defaults and each other class_weight value.
-CLASS_WEIGHTS = {"l2rw-cw=None": None, "l2rw-cw=balanced": "balanced"}
+# The class-weight scenarios: the defaults (class_weight=None) and each other value.
+CLASS_WEIGHTS = {"l2rw-cw=trusted": "trusted", "l2rw-cw=balanced": "balanced"}
 CW_METHODS = NOISE_METHODS + tuple(CLASS_WEIGHTS)
 NOT_BASELINES = ("l2rw", "l2rw-exact", "oracle", *CLASS_WEIGHTS)
 # The protocol of the saved results (issue 18: 2 x 100 network and the "auto"
@@ -453,8 +464,8 @@ def assemble(out_dir, command):
         "generated imbalance data: 20k training rows, 5 or 15 epochs for every method);",
         "`l2rw` is `MetaReweightClassifier` with its defaults (a 2-fold selection round on at",
         "most 4,000 untrusted rows between the reweighted fit -- 35 % plain warm-up epochs, at",
-        "most 17, then meta-reweighted ones, then 50 % refinement epochs on the rows it keeps,",
-        "classes weighted to the trusted set -- and Gold Loss Correction as published; the",
+        "most 17, then meta-reweighted ones, then 50 % refinement epochs on the rows it keeps",
+        "-- and Gold Loss Correction as published; classes unweighted, `class_weight=None`; the",
         "final fit is the kind the round finds ahead); `l2rw-exact` is the paper's step alone",
         "(`warmup_epochs=0, refine_epochs=0, fallback=None`). Mean ± std over seeds. `gap",
         "closed` is (l2rw − plain) / (oracle − plain); `margin` is l2rw minus the best",
@@ -476,6 +487,12 @@ def assemble(out_dir, command):
             "Kinds at risk (test accuracy): benign noise on curved boundaries, small data sets, "
             "one-directional noise; development scenarios like the ones above",
             NOISE_METHODS,
+        ),
+        (
+            "classweight",
+            "Imbalanced classes, the trusted set the same few rows per class (test accuracy); "
+            "development scenarios of issue 18's class weighting",
+            CW_METHODS,
         ),
         (
             "trusted",
@@ -513,23 +530,16 @@ def assemble(out_dir, command):
                 " earlier fallback and budget), not rerun"
             )
         methods = _run_methods(rows, "acc", methods)
-        lines += [f"## {title}", ""]
-        extra = ["gap closed"] if "oracle" in methods else []
-        header = ["scenario", "seeds", *methods, "margin", *extra]
-        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for r in rows:
-            label = f"k={r['spec']['k']}" if group == "trusted" else r["scenario"]
-            means = {m: _stats(r["runs"], "acc", m) for m in methods}
-            best = best_baseline(r, methods)[1]
-            cells = [label, str(r["seeds"])] + [_fmt(means[m]) for m in methods]
-            cells.append(f"{means['l2rw'][0] - best:+.4f}")
-            if extra:
-                p, o, m = means["plain"][0], means["oracle"][0], means["l2rw"][0]
-                cells.append(f"{(m - p) / (o - p):.0%}" if o > p else "—")
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += _group_table(group, title, rows, methods, "acc")
+        if group == "classweight":
+            title = "The same, balanced accuracy (reported, not judged)"
+            lines += _group_table(group, title, rows, methods, "bacc")
     lines += _summary(results)
-    noise = [r for r in results if r["spec"]["group"] in ("noise", "risk", "trusted", "heldout")]
+    noise = [
+        r
+        for r in results
+        if r["spec"]["group"] in ("noise", "risk", "classweight", "trusted", "heldout")
+    ]
     if noise:
         lines += [
             "## Finding the corrupted rows (AUROC, correct vs corrupted untrusted rows)",
@@ -570,15 +580,35 @@ def assemble(out_dir, command):
     return "\n".join(lines), results
 
 
+def _group_table(group, title, rows, methods, key):
+    """One table of a group's scenarios: each method's mean ± std of ``key``."""
+    lines = [f"## {title}", ""]
+    extra = ["gap closed"] if "oracle" in methods else []
+    header = ["scenario", "seeds", *methods, "margin", *extra]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        label = f"k={r['spec']['k']}" if group == "trusted" else r["scenario"]
+        means = {m: _stats(r["runs"], key, m) for m in methods}
+        best = best_baseline(r, methods, key)[1]
+        cells = [label, str(r["seeds"])] + [_fmt(means[m]) for m in methods]
+        cells.append(f"{means['l2rw'][0] - best:+.4f}")
+        if extra:
+            p, o, m = means["plain"][0], means["oracle"][0], means["l2rw"][0]
+            cells.append(f"{(m - p) / (o - p):.0%}" if o > p else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def _mean(r, key, method):
     stat = _stats(r["runs"], key, method)
     return np.nan if stat is None else stat[0]
 
 
-def best_baseline(result, methods):
+def best_baseline(result, methods, key="acc"):
     """``(method, mean)`` of the best non-oracle baseline among ``methods`` in one
-    scenario's results, or ``(None, nan)`` when none of them was run."""
-    means = {m: _mean(result, "acc", m) for m in methods if m not in NOT_BASELINES}
+    scenario's results (by ``key``: accuracy, or ``"bacc"``), or ``(None, nan)``
+    when none of them was run."""
+    means = {m: _mean(result, key, m) for m in methods if m not in NOT_BASELINES}
     means = {m: v for m, v in means.items() if not np.isnan(v)}
     if not means:
         return None, np.nan

@@ -339,8 +339,10 @@ VARIANTS = {
         {"max_epochs": 50, "hidden_layer_sizes": (100,)},
         None,
     ),
-    # Issue 18's class weighting: sklearn's convention instead of the trusted shares.
+    # Issue 18's class weighting: sklearn's convention or the trusted shares
+    # (the default until issue 18's class-weight scenarios).
     "class_weight=None": lambda epochs: ({"class_weight": None}, None),
+    "class_weight=trusted": lambda epochs: ({"class_weight": "trusted"}, None),
     "class_weight=balanced": lambda epochs: ({"class_weight": "balanced"}, None),
     "fallback=plain": lambda epochs: ({"fallback": "plain"}, None),
     "select-plain": lambda epochs: ({}, None, _SelectPlain),

@@ -275,13 +275,13 @@ def test_class_weight_reaches_the_meta_steps_and_none_weights_nothing(imbalanced
     assert (clf.example_weights_[y != "c"] > 0).any()
     assert clf.net_.plain_class_weight_ is None  # no trusted-share rule on top
     kw["max_epochs"] = 30  # long enough for the class weighting to show
-    default = MetaReweightClassifier(**kw).fit(X, y, clean_mask=trusted)
-    assert default.net_.plain_class_weight_ is not None
-    unweighted = MetaReweightClassifier(class_weight=None, **kw).fit(X, y, clean_mask=trusted)
+    shares = MetaReweightClassifier(class_weight="trusted", **kw).fit(X, y, clean_mask=trusted)
+    assert shares.net_.plain_class_weight_ is not None
+    unweighted = MetaReweightClassifier(**kw).fit(X, y, clean_mask=trusted)  # the default
     assert unweighted.net_.plain_class_weight_ is None
     # The trusted set is balanced against data that are not: its shares move
     # probability to the rarest class, the unweighted loss does not.
-    assert default.predict_proba(X)[:, 2].mean() > unweighted.predict_proba(X)[:, 2].mean()
+    assert shares.predict_proba(X)[:, 2].mean() > unweighted.predict_proba(X)[:, 2].mean()
 
 
 @pytest.mark.parametrize(

@@ -98,9 +98,9 @@ def test_refine_epochs_are_the_last_of_max_epochs(noisy_digits):
 
 
 def test_refinement_weights_classes_to_the_trusted_set():
-    # 95 % of the training rows in class 0, a balanced trusted set: the
-    # refinement's loss is class-balanced, so the minority class is not
-    # swamped (balanced accuracy well above a plain model's).
+    # 95 % of the training rows in class 0, a balanced trusted set: with
+    # class_weight="trusted" the refinement's loss is class-balanced, so the
+    # minority class is not swamped (balanced accuracy well above a plain model's).
     rng = np.random.RandomState(0)
     n0, n1 = 1900, 100
     X = np.r_[rng.normal(0, 1, (n0, 2)), rng.normal(1.5, 1, (n1, 2))].astype(np.float32)
@@ -109,7 +109,9 @@ def test_refinement_weights_classes_to_the_trusted_set():
     trusted[:10] = trusted[n0 : n0 + 10] = True
     X_te = np.r_[rng.normal(0, 1, (500, 2)), rng.normal(1.5, 1, (500, 2))].astype(np.float32)
     y_te = np.r_[np.zeros(500, int), np.ones(500, int)]
-    params = dict(hidden_layer_sizes=(16,), max_epochs=5, lr=0.01, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(16,), max_epochs=5, lr=0.01, class_weight="trusted", random_state=0
+    )
     exact = MetaReweightClassifier(refine_epochs=0, **params).fit(X, y, clean_mask=trusted)
     refined = MetaReweightClassifier(**params).fit(X, y, clean_mask=trusted)
     recall = [(m.predict(X_te)[y_te == 1] == 1).mean() for m in (exact, refined)]
