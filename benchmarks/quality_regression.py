@@ -4,15 +4,20 @@ The regression rows of the quality benchmark (../shared/BENCHMARKS.md), in a
 script of their own: the classification script's tables and summary are
 assembled byte for byte from its saved results, and regression has other
 methods and another metric. For every scenario and seed, every network
-method uses the same MLP, Adam, learning rate, batch size and epochs (the
-regressor's defaults):
+method uses the same MLP (2 hidden layers of 100), Adam, learning rate, batch
+size and budget rule (issue 18: enough epochs for 1,000 optimizer steps on the
+rows a fit trains on, 50 to 500, as ``max_epochs="auto"``):
 
 - ``plain``: skorch ``NeuralNetRegressor`` on all training rows (corrupted
   targets, trusted rows with their true targets), targets standardised by the
   training targets' mean and standard deviation, as a user would;
 - ``plain-huber``: the same with a Huber loss (kink at one standard deviation);
-- ``plain+FT``: ``plain``, then fine-tuned on the trusted rows for
-  ``max_epochs`` passes;
+- ``plain-es`` / ``plain-huber-es``: the same, early-stopped as a careful
+  user would (skorch ``EarlyStopping``: 10 % of the training rows held out,
+  their loss on the given targets monitored, patience 10 epochs, the best
+  epoch's parameters kept), within the same budget;
+- ``plain+FT``: ``plain``, then fine-tuned on the trusted rows for as many
+  passes as ``plain`` took epochs;
 - ``trusted-only``: the same net on the trusted rows only, for as many steps
   as ``plain`` takes;
 - ``HuberRegressor`` and ``RANSACRegressor``: scikit-learn's robust linear
@@ -21,7 +26,13 @@ regressor's defaults):
 - ``l2rw``: ``MetaReweightRegressor`` with its defaults, the trusted rows
   passed by ``clean_mask`` (its default loss is ``"huber"``); ``l2rw-squared``:
   with ``loss="squared_error"``;
-  ``l2rw-exact``: ``warmup_epochs=0, refine_epochs=0``, the paper's step alone.
+  ``l2rw-exact``: ``warmup_epochs=0, refine_epochs=0``, the paper's step alone;
+- candidate defaults, not baselines: ``l2rw-fallback=plain`` (the selection
+  round between the reweighted fit and a plain Huber net),
+  ``l2rw-max_epochs=auto`` (the "auto" budget of the baselines and the
+  classifier instead of the regressor's 50 epochs),
+  ``l2rw-before-issue-18`` (one hidden layer of 100 and 50 epochs, the
+  defaults before issue 18).
 
 Scenarios: ``load_diabetes`` (442 rows) and ``make_friedman1`` (2,000 rows,
 noise 1), 20 % and 40 % of the training targets corrupted by
@@ -59,8 +70,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetRegressor
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
 
 from sk_l2rw import MLP, MetaReweightRegressor
+from sk_l2rw._base import auto_epochs
 from sk_l2rw.datasets import make_corrupted_targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +83,8 @@ TABLE = ROOT / "docs" / "benchmarks" / "quality_regression.md"
 METHODS = (
     "plain",
     "plain-huber",
+    "plain-es",
+    "plain-huber-es",
     "plain+FT",
     "trusted-only",
     "HuberRegressor",
@@ -77,11 +93,26 @@ METHODS = (
     "l2rw",
     "l2rw-squared",
     "l2rw-exact",
+    "l2rw-fallback=plain",
+    "l2rw-max_epochs=auto",
+    "l2rw-before-issue-18",
 )
-NOT_BASELINES = ("oracle", "l2rw", "l2rw-squared", "l2rw-exact")
+NOT_BASELINES = (
+    "oracle",
+    "l2rw",
+    "l2rw-squared",
+    "l2rw-exact",
+    "l2rw-fallback=plain",
+    "l2rw-max_epochs=auto",
+    "l2rw-before-issue-18",
+)
 SCORES = ("l2rw.target_quality_", "l2rw.example_weights_")
 N_TRUSTED = 20
 DEFAULTS = MetaReweightRegressor()
+# The protocol of the saved results (issue 18: every network 2 x 100 with the
+# "auto" budget rule); results without it are older.
+PROTOCOL = "issue-18"
+HIDDEN = (100, 100)
 
 
 def scenarios():
@@ -128,17 +159,29 @@ def scenario_data(spec, seed):
 # -- methods ------------------------------------------------------------------
 
 
-def _net(n_features, seed, criterion=torch.nn.MSELoss, epochs=None):
+def _epochs(n_rows):
+    """The protocol's budget for ``n_rows`` training rows (``max_epochs="auto"``)."""
+    return auto_epochs(n_rows, DEFAULTS.batch_size)
+
+
+def _net(n_features, seed, epochs, criterion=torch.nn.MSELoss, early_stopping=False):
     torch.manual_seed(seed)
+    if early_stopping:
+        stop = dict(
+            train_split=ValidSplit(0.1, random_state=seed),
+            callbacks=[EarlyStopping(patience=10, load_best=True)],
+        )
+    else:
+        stop = dict(train_split=None)
     return NeuralNetRegressor(
-        MLP(n_features, 1, DEFAULTS.hidden_layer_sizes),
+        MLP(n_features, 1, HIDDEN),
         criterion=criterion,
         optimizer=torch.optim.Adam,
         lr=DEFAULTS.lr,
-        max_epochs=DEFAULTS.max_epochs if epochs is None else epochs,
+        max_epochs=epochs,
         batch_size=DEFAULTS.batch_size,
-        train_split=None,
         iterator_train__shuffle=True,
+        **stop,
         verbose=0,
     )
 
@@ -160,8 +203,9 @@ class _Standardised:
         return self.net.predict(X.astype(np.float32))[:, 0] * self.std + self.mean
 
 
-def _plain(X, y, seed, criterion=torch.nn.MSELoss):
-    return _Standardised(_net(X.shape[1], seed, criterion).initialize(), y).fit(X, y)
+def _plain(X, y, seed, criterion=torch.nn.MSELoss, early_stopping=False):
+    net = _net(X.shape[1], seed, _epochs(len(y)), criterion, early_stopping).initialize()
+    return _Standardised(net, y).fit(X, y)
 
 
 def rmse(pred, y):
@@ -169,18 +213,19 @@ def rmse(pred, y):
     return float(np.sqrt(np.mean((pred - y) ** 2)))
 
 
-def run_seed(spec, seed):
+def run_seed(spec, seed, only=None):
     X_tr, y_tr, y_fit, trusted, corrupted, X_te, y_te = scenario_data(spec, seed)
     res = {"rmse": {}, "time": {}, "auroc": {}}
-    n_steps = -(-len(y_fit) // DEFAULTS.batch_size) * DEFAULTS.max_epochs
+    epochs = _epochs(len(y_fit))
+    n_steps = -(-len(y_fit) // DEFAULTS.batch_size) * epochs
 
     def plain_ft():
         model = _plain(X_tr, y_fit, seed)
-        model.net.set_params(max_epochs=DEFAULTS.max_epochs)
         return model.fit(X_tr[trusted], y_fit[trusted])
 
     def trusted_only():
-        net = _net(X_tr.shape[1], seed, epochs=max(DEFAULTS.max_epochs, n_steps)).initialize()
+        n_batches = -(-int(trusted.sum()) // DEFAULTS.batch_size)
+        net = _net(X_tr.shape[1], seed, max(epochs, n_steps // n_batches)).initialize()
         return _Standardised(net, y_fit[trusted]).fit(X_tr[trusted], y_fit[trusted])
 
     def l2rw(**params):
@@ -190,6 +235,8 @@ def run_seed(spec, seed):
     fits = {
         "plain": lambda: _plain(X_tr, y_fit, seed),
         "plain-huber": lambda: _plain(X_tr, y_fit, seed, torch.nn.HuberLoss),
+        "plain-es": lambda: _plain(X_tr, y_fit, seed, early_stopping=True),
+        "plain-huber-es": lambda: _plain(X_tr, y_fit, seed, torch.nn.HuberLoss, True),
         "plain+FT": plain_ft,
         "trusted-only": trusted_only,
         "HuberRegressor": lambda: HuberRegressor(max_iter=1000).fit(X_tr, y_fit),
@@ -198,8 +245,13 @@ def run_seed(spec, seed):
         "l2rw": l2rw,
         "l2rw-squared": lambda: l2rw(loss="squared_error"),
         "l2rw-exact": lambda: l2rw(warmup_epochs=0, refine_epochs=0),
+        "l2rw-fallback=plain": lambda: l2rw(fallback="plain"),
+        "l2rw-max_epochs=auto": lambda: l2rw(max_epochs="auto"),
+        "l2rw-before-issue-18": lambda: l2rw(hidden_layer_sizes=(100,), max_epochs=50),
     }
     for name, fit in fits.items():
+        if only and name not in only:
+            continue
         start = time.perf_counter()
         model = fit()
         res["time"][name] = time.perf_counter() - start
@@ -239,10 +291,14 @@ def assemble(command):
         "```",
         "",
         "RMSE on clean test targets, mean ± std over seeds (lower is better); the protocol is",
-        "the docstring of `benchmarks/quality_regression.py`. Every network method uses the",
-        f"regressor's defaults: MLP {DEFAULTS.hidden_layer_sizes}, Adam, lr {DEFAULTS.lr}, "
-        f"batch {DEFAULTS.batch_size}, {DEFAULTS.max_epochs} epochs;",
-        f"{N_TRUSTED} trusted rows. **Bold**: the lowest non-oracle RMSE.",
+        "the docstring of `benchmarks/quality_regression.py`. Every network method uses an MLP",
+        f"{HIDDEN}, Adam, lr {DEFAULTS.lr}, batch {DEFAULTS.batch_size} and the budget rule of",
+        '`max_epochs="auto"` (1,000 optimizer steps on the rows a fit trains on, 50 to 500',
+        f"epochs); {N_TRUSTED} trusted rows. `l2rw` is `MetaReweightRegressor` with its defaults",
+        f"(`hidden_layer_sizes={DEFAULTS.hidden_layer_sizes}`, "
+        f"`max_epochs={DEFAULTS.max_epochs!r}`, `fallback={DEFAULTS.fallback!r}`);",
+        "`l2rw-fallback=plain` and `l2rw-before-issue-18`",
+        "are candidate defaults, not baselines. **Bold**: the lowest non-oracle RMSE.",
         "",
         "| scenario | seeds | " + " | ".join(METHODS) + " | l2rw − best baseline |",
         "|---" * (len(METHODS) + 3) + "|",
@@ -258,11 +314,14 @@ def assemble(command):
         "|---" * (len(SCORES) + 1) + "|",
     ]
     wins, total = {False: 0, True: 0}, {False: 0, True: 0}
+    checked = {False: [], True: []}
     for path in sorted(
         RESULTS.glob("*.json"), key=lambda p: (p.stem.startswith("heldout"), p.stem)
     ):
         result = json.loads(path.read_text())
         runs = result["runs"]
+        if result.get("protocol") != PROTOCOL:
+            raise SystemExit(f"{path} predates the {PROTOCOL} protocol: rerun its scenario")
         means = {m: _mean_std(runs, "rmse", m) for m in METHODS}
         lowest = min(v[0] for m, v in means.items() if m != "oracle")
         cells = [
@@ -274,6 +333,7 @@ def assemble(command):
         held_out = result["scenario"].startswith("heldout")
         wins[held_out] += margin <= 0
         total[held_out] += 1
+        checked[held_out].append((result["scenario"], name, runs))
         lines.append(
             f"| {result['scenario']} | {len(runs)} | "
             + " | ".join(cells)
@@ -287,14 +347,55 @@ def assemble(command):
         f"{wins[False]} of {total[False]} development scenarios and {wins[True]} of "
         f"{total[True]} held-out ones (`heldout-*`: added after the defaults were chosen on",
         "the others, and not used to choose them).",
+        "",
+        "Issue 18's rule, paired over seeds (RMSE, lower is better): a scenario is met when",
+        "`l2rw`'s mean paired difference to the best non-oracle baseline is below 0 (a win) or",
+        "at most one standard error of it (a tie); harm is `l2rw` above `plain` by more than",
+        "one paired standard error.",
+        "",
     ]
+    for held_out, label in ((False, "Development"), (True, "Held out")):
+        for method in ("l2rw", *CANDIDATES):
+            lines.append(f"- {label}, `{method}`: " + _check(checked[held_out], method))
     return "\n".join(lines + auroc_lines) + "\n"
+
+
+# The candidate defaults judged beside ``l2rw`` by the same rule.
+CANDIDATES = ("l2rw-fallback=plain", "l2rw-max_epochs=auto", "l2rw-before-issue-18")
+
+
+def _paired(runs, method, other):
+    """Mean and standard error over seeds of ``method``'s RMSE minus ``other``'s."""
+    diff = np.array([r["rmse"][method] - r["rmse"][other] for r in runs])
+    return diff.mean(), diff.std(ddof=1) / np.sqrt(len(diff))
+
+
+def _check(rows, method):
+    """Issue 18's rule for ``method`` over ``rows`` of ``(scenario, best baseline, runs)``."""
+    wins, ties, lost, harmed = [], [], [], []
+    for scenario, best, runs in rows:
+        mean, se = _paired(runs, method, best)
+        cell = f"{scenario} ({best} {mean:+.3f}, SE {se:.3f})"
+        (wins if mean < 0 else ties if mean <= se else lost).append(cell)
+        mean, se = _paired(runs, method, "plain")
+        if mean > se:
+            harmed.append(f"{scenario} ({mean:+.3f}, SE {se:.3f})")
+    return (
+        f"met {len(wins) + len(ties)} of {len(rows)} ({len(wins)} wins, {len(ties)} ties)"
+        + ("; not met: " + ", ".join(lost) if lost else "")
+        + "; above `plain` by more than one paired SE: "
+        + (", ".join(harmed) if harmed else "none")
+        + "."
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", help="comma-separated names (default: all)")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--methods", help="comma-separated methods to (re)run into the saved JSON (default: all)"
+    )
     parser.add_argument("--assemble-only", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -305,14 +406,26 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown scenarios {unknown}; choose from {list(specs)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
+    only = set(args.methods.split(",")) if args.methods else None
     for name in [] if args.assemble_only else names:
+        path = RESULTS / f"{name}.json"
+        old = json.loads(path.read_text())["runs"] if only and path.exists() else []
         runs = []
         for seed in range(args.seeds):
-            runs.append(run_seed(specs[name], seed))
+            runs.append(run_seed(specs[name], seed, only))
+            if seed < len(old):
+                for key in ("rmse", "time", "auroc"):
+                    runs[-1][key] = {**old[seed][key], **runs[-1][key]}
             rmse = " ".join(f"{m}={v:.3f}" for m, v in runs[-1]["rmse"].items())
             print(f"{name} seed {seed}: {rmse}", flush=True)
-        out = {"scenario": name, "spec": specs[name], "seeds": args.seeds, "runs": runs}
-        (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=1))
+        out = {
+            "scenario": name,
+            "spec": specs[name],
+            "seeds": args.seeds,
+            "runs": runs,
+            "protocol": PROTOCOL,
+        }
+        path.write_text(json.dumps(out, indent=1))
     TABLE.write_text(assemble("python benchmarks/quality_regression.py"))
     print(TABLE.read_text())
 
