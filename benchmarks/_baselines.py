@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
 
 from sk_l2rw import MLP
 from sk_l2rw._base import auto_epochs
@@ -37,6 +39,12 @@ class PlainNet(ClassifierMixin, BaseEstimator):
     class_weight : None or "balanced", default=None
         ``"balanced"`` weights the loss of each class by the inverse of its
         frequency (the paper's "Proportion" baseline for class imbalance).
+    early_stopping : bool, default=False
+        Stop as scikit-learn's ``MLPClassifier(early_stopping=True)`` does:
+        10 % of the rows (stratified, drawn with ``random_state``) held out,
+        their accuracy on the given labels monitored, stop after 10 epochs
+        without a gain and keep the best epoch's parameters, within the
+        budget.
     random_state : int, default=0
         Seeds initialisation and shuffling.
     """
@@ -48,6 +56,7 @@ class PlainNet(ClassifierMixin, BaseEstimator):
         max_epochs="auto",
         batch_size=128,
         class_weight=None,
+        early_stopping=False,
         random_state=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -55,6 +64,7 @@ class PlainNet(ClassifierMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.class_weight = class_weight
+        self.early_stopping = early_stopping
         self.random_state = random_state
 
     def epochs_for(self, n_rows):
@@ -72,6 +82,17 @@ class PlainNet(ClassifierMixin, BaseEstimator):
             counts = np.bincount(y_enc, minlength=n_classes)
             weight = len(y_enc) / (n_classes * np.maximum(counts, 1))
             criterion_kwargs["criterion__weight"] = torch.as_tensor(weight, dtype=torch.float32)
+        if self.early_stopping:
+            stop = dict(
+                train_split=ValidSplit(0.1, stratified=True, random_state=self.random_state),
+                callbacks=[
+                    EarlyStopping(
+                        monitor="valid_acc", lower_is_better=False, patience=10, load_best=True
+                    )
+                ],
+            )
+        else:
+            stop = dict(train_split=None)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
             self.net_ = NeuralNetClassifier(
@@ -81,10 +102,10 @@ class PlainNet(ClassifierMixin, BaseEstimator):
                 lr=self.lr,
                 max_epochs=self.epochs_for(len(X)) if max_epochs is None else max_epochs,
                 batch_size=self.batch_size,
-                train_split=None,
                 iterator_train__shuffle=True,
                 classes=list(range(n_classes)),
                 verbose=0,
+                **stop,
                 **criterion_kwargs,
             )
             self.net_.fit(X, y_enc.astype(np.int64))

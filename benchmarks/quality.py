@@ -6,6 +6,10 @@ every method:
 
 - ``plain``: skorch ``NeuralNetClassifier`` on all training rows (noisy labels,
   trusted rows with their true labels);
+- ``plain-es``: ``plain`` early-stopped as scikit-learn's
+  ``MLPClassifier(early_stopping=True)`` (10 % of the rows held out, their
+  accuracy on the given labels monitored, patience 10 epochs, the best
+  epoch kept), within the same budget (noise scenarios);
 - ``clean-only``: the same net on the trusted rows only, for as many steps as
   ``plain`` takes;
 - ``plain+FT``: ``plain``, then fine-tuned on the trusted rows for
@@ -118,6 +122,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 NOISE_METHODS = (
     "plain",
+    "plain-es",
     "clean-only",
     "plain+FT",
     "cleanlab",
@@ -146,6 +151,7 @@ DIGITS_IMB_SHARES = (0.9, 0.95, 0.98)
 TRUSTED_SIZES = (1, 3, 10, 30)
 TRUSTED_METHODS = (
     "plain",
+    "plain-es",
     "clean-only",
     "plain+FT",
     "cleanlab",
@@ -341,6 +347,8 @@ def run_seed(name, spec, seed, only=None):
             continue
         if method == "plain":
             model, t = _timed(plain)
+        elif method == "plain-es":
+            model, t = _timed(lambda: PlainNet(early_stopping=True, **base).fit(X_tr, y_fit))
         elif method == "clean-only":
             model, t = _timed(
                 lambda: PlainNet(**base).fit(X_tr[trusted], y_fit[trusted], max_epochs=clean_epochs)
@@ -524,11 +532,11 @@ def assemble(out_dir, command):
             rows = sorted(base + rows, key=lambda r: r["spec"]["k"])
         if not rows:
             continue
-        if any(r.get("protocol") != PROTOCOL for r in rows):
-            title += (
-                " -- measured before issue 18 (every method one hidden layer of 100, the"
-                " earlier fallback and budget), not rerun"
-            )
+        old = [r for r in rows if r.get("protocol") != PROTOCOL]
+        if len(old) == len(rows):
+            title += f" -- {_OLD_PROTOCOL}"
+        elif old:
+            title += f" (†: {_OLD_PROTOCOL})"
         methods = _run_methods(rows, "acc", methods)
         lines += _group_table(group, title, rows, methods, "acc")
         if group == "classweight":
@@ -580,6 +588,13 @@ def assemble(out_dir, command):
     return "\n".join(lines), results
 
 
+# How a table marks results saved under an older protocol.
+_OLD_PROTOCOL = (
+    "measured before issue 18 (every method one hidden layer of 100, the earlier fallback, "
+    'budget and class weighting: class_weight="trusted"), not rerun'
+)
+
+
 def _group_table(group, title, rows, methods, key):
     """One table of a group's scenarios: each method's mean ± std of ``key``."""
     lines = [f"## {title}", ""]
@@ -588,6 +603,8 @@ def _group_table(group, title, rows, methods, key):
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         label = f"k={r['spec']['k']}" if group == "trusted" else r["scenario"]
+        if r.get("protocol") != PROTOCOL and any(o.get("protocol") == PROTOCOL for o in rows):
+            label += " †"
         means = {m: _stats(r["runs"], key, m) for m in methods}
         best = best_baseline(r, methods, key)[1]
         cells = [label, str(r["seeds"])] + [_fmt(means[m]) for m in methods]
@@ -686,11 +703,17 @@ def _summary(results):
         )
     if apart["imbalance-15ep"]:
         lines.append(_paired_check(apart["imbalance-15ep"]))
-    for label, rows in (("", results), (" (held out)", apart["heldout"])):
-        rows = [r for r in rows if r.get("protocol") == PROTOCOL]
+    current = [r for r in results if r.get("protocol") == PROTOCOL]
+    for label, rows in (
+        (" (noise scenarios)", [r for r in current if not is_imbalance(r["spec"])]),
+        (" (held out)", [r for r in apart["heldout"] if r.get("protocol") == PROTOCOL]),
+    ):
         if rows:
             lines.append(_decision_check(rows, label))
             lines.append(_harm_check(rows, label))
+    imbalance = [r for r in current if is_imbalance(r["spec"])]
+    if imbalance:
+        lines.append(_paired_check(imbalance, "Pure imbalance (issue 18's protocol)"))
     return lines + [""]
 
 
@@ -738,10 +761,10 @@ def _decision_check(rows, label):
     return line + ("; not met: " + ", ".join(lost) if lost else "") + "."
 
 
-def _paired_check(rows):
-    """Pure imbalance judged at a converged budget: l2rw matches the best
-    baseline when its mean paired difference (same seed) is at least minus one
-    standard error of that difference over seeds."""
+def _paired_check(rows, label="Converged imbalance check"):
+    """Pure imbalance (by default the converged budget's): l2rw matches the
+    best baseline when its mean paired difference (same seed) is at least
+    minus one standard error of that difference over seeds."""
     cells, met = [], 0
     for r in rows:
         name, _ = best_baseline(r, r["runs"][0]["acc"])
@@ -749,7 +772,7 @@ def _paired_check(rows):
         met += mean >= -se
         cells.append(f"{r['scenario']} ({name} {mean:+.4f}, SE {se:.4f})")
     return (
-        "- Converged imbalance check, paired over seeds: `l2rw` − the best baseline ≥ −1 "
+        f"- {label}, paired over seeds: `l2rw` − the best baseline ≥ −1 "
         f"standard error in {met} of {len(rows)}: " + ", ".join(cells) + "."
     )
 

@@ -406,11 +406,25 @@ def _best_baseline(name, out_dir=quality.RESULTS):
     return quality.best_baseline(result, result["runs"][0]["acc"])
 
 
-def wide_table(results, variants, command, *, earlier=False):
+# The pages wide_table writes: what each one's columns are.
+PAGE_KINDS = ("earlier", "issue-18", "class-weight")
+
+
+def wide_table(results, variants, command, *, kind="issue-18"):
     """Markdown: one row per scenario, one column per variant, and the best
-    baseline (``earlier``: the page of the ablation before issue 18, whose
-    baselines were of that protocol and are not shown)."""
-    title = "Ablations of the defaults" + (" before issue 18" if earlier else "")
+    baseline. ``kind``: ``"earlier"``, the page of the ablation before issue
+    18, whose baselines were of that protocol and are not shown;
+    ``"issue-18"``, issue 18's ablation, measured with the defaults of its
+    first round (``class_weight="trusted"``); ``"class-weight"``, issue 18's
+    class-weight comparison on the development scenarios."""
+    if kind not in PAGE_KINDS:
+        raise ValueError(f"kind must be one of {PAGE_KINDS}; got {kind!r}")
+    earlier = kind == "earlier"
+    title = {
+        "earlier": "Ablations of the defaults before issue 18",
+        "issue-18": "Ablations of the defaults",
+        "class-weight": "Class weighting on the development scenarios",
+    }[kind]
     lines = quality.markdown_header(title, command) + [
         "Mean over seeds of test accuracy (balanced accuracy for imbalance), each variant",
         "of `MetaReweightClassifier` on the quality benchmark's data and seeds",
@@ -425,14 +439,28 @@ def wide_table(results, variants, command, *, earlier=False):
     else:
         lines += [
             "`best baseline`: the best non-oracle baseline of `benchmarks/quality.py` on the",
-            "same data and seeds; `default` is the quality page's `l2rw`.",
+            "same data and seeds.",
         ]
-    lines += [
-        "`default` includes the selection round and its fallback; `fallback=None` is the",
-        "reweighted fit alone, and every variant after `fallback=plain` changes that fit",
-        "(with `fallback=None`).",
-        "",
-    ]
+    if kind == "issue-18":
+        lines += [
+            '`default` is the defaults of issue 18\'s first round, `class_weight="trusted"`',
+            "(the default until the class-weight scenarios; each variant changes one setting",
+            "of those), the quality page's `l2rw` when they were measured.",
+        ]
+    if kind == "class-weight":
+        lines += [
+            "`class_weight=None` is today's default (the quality page's `l2rw`);",
+            '`class_weight="trusted"` the default before (the same fits as the quality',
+            "page's `l2rw` then); both with the selection round.",
+            "",
+        ]
+    else:
+        lines += [
+            "`default` includes the selection round and its fallback; `fallback=None` is the",
+            "reweighted fit alone, and every variant after `fallback=plain` changes that fit",
+            "(with `fallback=None`).",
+            "",
+        ]
     columns = ([] if earlier else ["best baseline"]) + [f"`{v}`" for v in variants]
     lines += [
         "| scenario | " + " | ".join(columns) + " |",
@@ -471,6 +499,12 @@ def main(argv=None):
         "--assemble-only", action="store_true", help="with --out: table from saved scores"
     )
     parser.add_argument("--command", help="command line to print at the top of the table")
+    parser.add_argument(
+        "--kind",
+        choices=PAGE_KINDS,
+        help="the page --out writes (default: earlier for benchmarks/results/variants, "
+        "else issue-18)",
+    )
     parser.add_argument(
         "--results",
         type=Path,
@@ -513,8 +547,8 @@ def main(argv=None):
         command = args.command or "python benchmarks/quality_variants.py " + " ".join(
             f'"{a}"' if " " in a or "(" in a else a for a in sys.argv[1:]
         )
-        earlier = args.results == VARIANT_RESULTS
-        args.out.write_text(wide_table(results, variants, command, earlier=earlier))
+        kind = args.kind or ("earlier" if args.results == VARIANT_RESULTS else "issue-18")
+        args.out.write_text(wide_table(results, variants, command, kind=kind))
 
 
 if __name__ == "__main__":

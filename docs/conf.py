@@ -80,6 +80,7 @@ BENCHMARK_TABLES = (
     ("quality_regression.md", "Quality: regression with corrupted targets"),
     ("ablation.md", "Ablations of the defaults"),
     ("ablation_earlier.md", "Ablations of the defaults before issue 18"),
+    ("ablation_class_weight.md", "Class weighting on the development scenarios"),
     ("carry.md", "The weights carried to other models"),
     ("speed.md", "Speed"),
     ("speed_trusted_batch.md", "Speed against the trusted minibatch size"),

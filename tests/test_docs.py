@@ -75,13 +75,14 @@ def test_quality_table_is_what_the_saved_results_give():
 
 
 @pytest.mark.parametrize(
-    "page_name, results_dir, earlier",
+    "page_name, results_dir, kind",
     [
-        ("ablation.md", "ISSUE18_RESULTS", False),
-        ("ablation_earlier.md", "VARIANT_RESULTS", True),
+        ("ablation.md", "ISSUE18_RESULTS", "issue-18"),
+        ("ablation_earlier.md", "VARIANT_RESULTS", "earlier"),
+        ("ablation_class_weight.md", "ISSUE18_RESULTS", "class-weight"),
     ],
 )
-def test_ablation_table_is_what_the_saved_results_give(page_name, results_dir, earlier):
+def test_ablation_table_is_what_the_saved_results_give(page_name, results_dir, kind):
     variants_module = _benchmark_module("quality_variants")
     page, command = _page_and_command(page_name)
     lines = page.splitlines()
@@ -91,7 +92,7 @@ def test_ablation_table_is_what_the_saved_results_give(page_name, results_dir, e
     directory = getattr(variants_module, results_dir)
     results = {name: json.loads((directory / f"{name}.json").read_text()) for name in names}
     assert variants and results
-    assert variants_module.wide_table(results, variants, command, earlier=earlier) == page
+    assert variants_module.wide_table(results, variants, command, kind=kind) == page
 
 
 def test_regression_table_is_what_the_saved_results_give():
