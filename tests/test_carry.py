@@ -249,6 +249,12 @@ def test_regressor_trees_on_gross_outliers(corrupted):
 
 
 CHECK_TIME = dict(hidden_layer_sizes=(16,), max_epochs=20, lr=0.01, batch_size=32, random_state=0)
+# For the linear model, 30 epochs: with 20 (and class_weight=None, the default
+# since issue 18) the carry check on check_classifiers_train's clean 300-row
+# blobs keeps "weights", and the model's training accuracy sits at the check's
+# bar (0.83, not above it): a reweighter that small weights clean rows very
+# unevenly (median example weight 0.11, 23 % of rows 0).
+CHECK_TIME_LINEAR = {**CHECK_TIME, "max_epochs": 30}
 
 
 @pytest.mark.filterwarnings("ignore:No trusted set given:UserWarning")
@@ -260,7 +266,9 @@ CHECK_TIME = dict(hidden_layer_sizes=(16,), max_epochs=20, lr=0.01, batch_size=3
         ReweightedRegressor(reweighter=MetaReweightRegressor(**CHECK_TIME), random_state=0),
         # A linear model, which takes sparse input.
         ReweightedClassifier(
-            LogisticRegression(), reweighter=MetaReweightClassifier(**CHECK_TIME), random_state=0
+            LogisticRegression(),
+            reweighter=MetaReweightClassifier(**CHECK_TIME_LINEAR),
+            random_state=0,
         ),
     ],
 )
