@@ -547,7 +547,7 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
     >>> from sk_l2rw import MetaReweightClassifier, MetaReweightNet
     >>> X, y = load_iris(return_X_y=True)
     >>> trusted = np.arange(len(y)) % 10 == 0
-    >>> clf = MetaReweightClassifier(max_epochs=4, random_state=0)
+    >>> clf = MetaReweightClassifier(max_epochs=4, fallback=None, random_state=0)
     >>> net = clf.fit(X, y, clean_mask=trusted).net_
     >>> isinstance(net, MetaReweightNet), net.meta_method_
     (True, 'fast')

@@ -116,12 +116,14 @@ def test_selection_round_and_its_rule(small):
     assert clf.history_[:, "phase"] == expected
 
 
-def test_selection_scores_against_a_hand_computation(small, monkeypatch):
+@pytest.mark.parametrize("class_weight", [None, "trusted"])
+def test_selection_scores_against_a_hand_computation(small, monkeypatch, class_weight):
     # Each fold's nets score the rows they held back: recompute the
-    # class-weighted accuracies and the standard error from those scores.
+    # accuracies (class-weighted to the trusted shares with "trusted") and
+    # the standard error from those scores.
     X, y, mask = small
     seen = _spy_folds(monkeypatch)
-    clf = MetaReweightClassifier(**SMALL).fit(X, y, clean_mask=mask)
+    clf = MetaReweightClassifier(**SMALL, class_weight=class_weight).fit(X, y, clean_mask=mask)
     held = [np.isin(np.arange(len(y)), net.held_rows_) for net in seen]
     # The folds split the untrusted rows; trusted rows are never held back,
     # and each fold's nets train on every row it does not hold back.
@@ -134,7 +136,8 @@ def test_selection_scores_against_a_hand_computation(small, monkeypatch):
         rows = net.held_rows_
         counts = np.bincount(y[rows], minlength=2) / len(rows)
         trusted_share = np.bincount(y[mask], minlength=2) / mask.sum()
-        weights.append((trusted_share / counts)[y[rows]])
+        share = trusted_share / counts if class_weight == "trusted" else np.ones(2)
+        weights.append(share[y[rows]])
         for kind in right:
             right[kind].append(net.holdout_scores_[kind])
             assert set(np.unique(net.holdout_scores_[kind])) <= {0.0, 1.0}
