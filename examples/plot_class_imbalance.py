@@ -15,7 +15,12 @@ Three ways to train the same network are compared on a balanced test set:
 - **proportion**: the loss of each class weighted by its inverse frequency
   (``class_weight="balanced"`` in scikit-learn terms);
 - **reweighted**: :class:`~sk_l2rw.MetaReweightClassifier` with the trusted
-  rows given as ``clean_val``.
+  rows given as ``clean_val`` and ``class_weight="trusted"``: the trusted
+  set is balanced, as the test set is, so its class shares are the ones the
+  predictions should have. (The default, ``class_weight=None``, suits a
+  trusted set labelled a few rows per class from data whose classes are
+  imbalanced and whose accuracy counts; here, with 30 epochs, it predicts
+  the majority class at shares of 0.98 and above: balanced accuracy 0.5.)
 
 All three see the same rows (the trusted rows are appended to the training
 rows of the first two).
@@ -98,7 +103,7 @@ for i, share in enumerate(shares):
             y_pred = model.predict(X_test.astype(np.float32))
             results[name][i, j] = balanced_accuracy_score(y_true01, y_pred)
         clf = MetaReweightClassifier(
-            hidden_layer_sizes=HIDDEN, max_epochs=EPOCHS, random_state=seed
+            hidden_layer_sizes=HIDDEN, max_epochs=EPOCHS, class_weight="trusted", random_state=seed
         ).fit(X_imb, y_imb, clean_val=(X_clean, y_clean))
         results["reweighted"][i, j] = balanced_accuracy_score(y_test, clf.predict(X_test))
 
@@ -123,6 +128,7 @@ plt.show()
 # grows. On these small, well-separated 8x8 digits, weighting the loss by
 # inverse class frequency is a hard baseline to beat, and meta-reweighting
 # stays close to it, although it is told nothing about class frequencies: it
-# only sees the 10 balanced trusted rows. The same estimator, unchanged, also
+# only sees the 10 balanced trusted rows, whose shares ``class_weight="trusted"``
+# brings to its plain epochs. The same estimator, unchanged, also
 # handles label noise (see the other examples), where class weights do not
 # help.

@@ -177,7 +177,10 @@ default="adam"
         classes imbalanced in the data and the usual trusted set of the same
         few rows per class, it aims at balanced accuracy and costs accuracy
         (the quality benchmark's ``cw-*`` scenarios, 5 seeds: 0.341 against
-        None's 0.513 on a survey with occupations of 0.6 % to 44 %).
+        None's 0.513 on a survey with occupations of 0.6 % to 44 %). Under
+        pure class imbalance judged on balanced data, with a balanced trusted
+        set, pass ``"trusted"``: None gave 0.907 of balanced accuracy against
+        0.976 at a majority share of 0.995 (generated data, 5 epochs).
 
     Attributes
     ----------
