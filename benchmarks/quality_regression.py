@@ -80,6 +80,9 @@ from sk_l2rw.datasets import make_corrupted_targets
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "regression"
 TABLE = ROOT / "docs" / "benchmarks" / "quality_regression.md"
+# The candidate defaults, judged beside ``l2rw`` by the same rule (not baselines).
+CANDIDATES = ("l2rw-fallback=plain", "l2rw-max_epochs=auto", "l2rw-before-issue-18")
+L2RW_METHODS = ("l2rw", "l2rw-squared", "l2rw-exact", *CANDIDATES)
 METHODS = (
     "plain",
     "plain-huber",
@@ -90,22 +93,9 @@ METHODS = (
     "HuberRegressor",
     "RANSACRegressor",
     "oracle",
-    "l2rw",
-    "l2rw-squared",
-    "l2rw-exact",
-    "l2rw-fallback=plain",
-    "l2rw-max_epochs=auto",
-    "l2rw-before-issue-18",
+    *L2RW_METHODS,
 )
-NOT_BASELINES = (
-    "oracle",
-    "l2rw",
-    "l2rw-squared",
-    "l2rw-exact",
-    "l2rw-fallback=plain",
-    "l2rw-max_epochs=auto",
-    "l2rw-before-issue-18",
-)
+NOT_BASELINES = ("oracle", *L2RW_METHODS)
 SCORES = ("l2rw.target_quality_", "l2rw.example_weights_")
 N_TRUSTED = 20
 DEFAULTS = MetaReweightRegressor()
@@ -358,10 +348,6 @@ def assemble(command):
         for method in ("l2rw", *CANDIDATES):
             lines.append(f"- {label}, `{method}`: " + _check(checked[held_out], method))
     return "\n".join(lines + auroc_lines) + "\n"
-
-
-# The candidate defaults judged beside ``l2rw`` by the same rule.
-CANDIDATES = ("l2rw-fallback=plain", "l2rw-max_epochs=auto", "l2rw-before-issue-18")
 
 
 def _paired(runs, method, other):
