@@ -533,15 +533,15 @@ def assemble(out_dir, command):
         if not rows:
             continue
         old = [r for r in rows if r.get("protocol") != PROTOCOL]
-        if len(old) == len(rows):
-            title += f" -- {_OLD_PROTOCOL}"
-        elif old:
-            title += f" (†: {_OLD_PROTOCOL})"
+        # A table mixing protocols marks its older rows; one wholly older says so.
+        mixed = bool(old) and len(old) < len(rows)
+        if old:
+            title += f" (†: {_OLD_PROTOCOL})" if mixed else f" -- {_OLD_PROTOCOL}"
         methods = _run_methods(rows, "acc", methods)
-        lines += _group_table(group, title, rows, methods, "acc")
+        lines += _group_table(group, title, rows, methods, "acc", mixed)
         if group == "classweight":
             title = "The same, balanced accuracy (reported, not judged)"
-            lines += _group_table(group, title, rows, methods, "bacc")
+            lines += _group_table(group, title, rows, methods, "bacc", mixed)
     lines += _summary(results)
     noise = [
         r
@@ -595,15 +595,16 @@ _OLD_PROTOCOL = (
 )
 
 
-def _group_table(group, title, rows, methods, key):
-    """One table of a group's scenarios: each method's mean ± std of ``key``."""
+def _group_table(group, title, rows, methods, key, mark_old=False):
+    """One table of a group's scenarios: each method's mean ± std of ``key``
+    (``mark_old``: rows of an older protocol get a †)."""
     lines = [f"## {title}", ""]
     extra = ["gap closed"] if "oracle" in methods else []
     header = ["scenario", "seeds", *methods, "margin", *extra]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         label = f"k={r['spec']['k']}" if group == "trusted" else r["scenario"]
-        if r.get("protocol") != PROTOCOL and any(o.get("protocol") == PROTOCOL for o in rows):
+        if mark_old and r.get("protocol") != PROTOCOL:
             label += " †"
         means = {m: _stats(r["runs"], key, m) for m in methods}
         best = best_baseline(r, methods, key)[1]

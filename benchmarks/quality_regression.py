@@ -58,6 +58,7 @@ Results go to ``benchmarks/results/regression/<scenario>.json``; the table
 
 import argparse
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -73,9 +74,12 @@ from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
-from sk_l2rw import MLP, MetaReweightRegressor
-from sk_l2rw._base import auto_epochs
-from sk_l2rw.datasets import make_corrupted_targets
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import paired_stats  # noqa: E402
+
+from sk_l2rw import MLP, MetaReweightRegressor  # noqa: E402
+from sk_l2rw._base import auto_epochs  # noqa: E402
+from sk_l2rw.datasets import make_corrupted_targets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "regression"
@@ -352,8 +356,7 @@ def assemble(command):
 
 def _paired(runs, method, other):
     """Mean and standard error over seeds of ``method``'s RMSE minus ``other``'s."""
-    diff = np.array([r["rmse"][method] - r["rmse"][other] for r in runs])
-    return diff.mean(), diff.std(ddof=1) / np.sqrt(len(diff))
+    return paired_stats([r["rmse"][method] - r["rmse"][other] for r in runs])
 
 
 def _check(rows, method):
