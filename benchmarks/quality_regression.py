@@ -291,8 +291,8 @@ def assemble(command):
         f"epochs); {N_TRUSTED} trusted rows. `l2rw` is `MetaReweightRegressor` with its defaults",
         f"(`hidden_layer_sizes={DEFAULTS.hidden_layer_sizes}`, "
         f"`max_epochs={DEFAULTS.max_epochs!r}`, `fallback={DEFAULTS.fallback!r}`);",
-        "`l2rw-fallback=plain` and `l2rw-before-issue-18`",
-        "are candidate defaults, not baselines. **Bold**: the lowest non-oracle RMSE.",
+        ", ".join(f"`{m}`" for m in CANDIDATES) + " are candidate defaults, not baselines.",
+        "**Bold**: the lowest non-oracle RMSE.",
         "",
         "| scenario | seeds | " + " | ".join(METHODS) + " | l2rw − best baseline |",
         "|---" * (len(METHODS) + 3) + "|",
