@@ -34,10 +34,19 @@ Run (in parts, then assemble)::
     python benchmarks/carry.py --assemble-only --out docs/benchmarks/carry.md
 
 Results per scenario and estimator go to ``benchmarks/results/carry/``.
+With ``--cache DIR`` every fitted reweighter (the check's fold fits and the
+full one) is pickled there, keyed by its parameters and the rows, labels,
+trusted mask and weights it was fitted on, and loaded instead of refitted
+when the same fit comes again: the two estimators of a seed share their
+reweighter fits, and a rerun after a change to the carry rule refits only
+the estimators. The fits are deterministic, so a cached run reports what a
+fresh one does.
 """
 
 import argparse
+import hashlib
 import json
+import pickle
 import sys
 import warnings
 from pathlib import Path
@@ -47,6 +56,7 @@ import torch
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils import check_random_state
 
 sys.path.insert(0, str(Path(__file__).parent))
 import quality  # noqa: E402
@@ -58,18 +68,46 @@ ESTIMATORS = {
     "trees": lambda seed: HistGradientBoostingClassifier(random_state=seed),
     "logistic": lambda seed: LogisticRegression(max_iter=2000),
 }
+CACHE = None  # a directory for the reweighter fits (``--cache``), or None
+
+
+class CachedReweighter(MetaReweightClassifier):
+    """``MetaReweightClassifier`` whose fits are kept in, and loaded from, ``CACHE``."""
+
+    def fit(self, X, y, **kwargs):
+        if CACHE is None:
+            return super().fit(X, y, **kwargs)
+        key = hashlib.sha256(repr(sorted(self.get_params().items())).encode())
+        for part in (X, y, *(kwargs[k] for k in sorted(kwargs))):
+            part = np.ascontiguousarray(part)
+            key.update(str((part.dtype, part.shape)).encode())
+            key.update(part.tobytes())
+        path = Path(CACHE) / f"{key.hexdigest()[:32]}.pkl"
+        if path.exists():
+            self.__dict__.update(pickle.loads(path.read_bytes()))
+            return self
+        super().fit(X, y, **kwargs)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps(self.__dict__))
+        tmp.replace(path)
+        return self
+
+
 BASELINES = ("noisy", "trusted-up", "cleanlab")
 METHODS = (*BASELINES, "weights", "filter", "auto", "l2rw", "oracle")
+# The methods that do not involve the reweighter.
+FIXED = (*BASELINES, "oracle")
 
 
 # Held out of the carry rule: added after ReweightedClassifier's check and
 # guard were fixed, before any result of this benchmark was seen.
 OWN_HELDOUT = {
     "carry-heldout-digits-pair-20": dict(
-        group="carry-heldout", data="digits", kind="pair", rate=0.2, k=10, epochs=50
+        group="carry-heldout", data="digits", kind="pair", rate=0.2, k=10, epochs="auto"
     ),
     "carry-heldout-wine-uniform-30": dict(
-        group="carry-heldout", data="wine", kind="uniform", rate=0.3, k=5, epochs=50
+        group="carry-heldout", data="wine", kind="uniform", rate=0.3, k=5, epochs="auto"
     ),
     "carry-heldout-cancer-oneway-40": dict(
         group="carry-heldout",
@@ -78,7 +116,23 @@ OWN_HELDOUT = {
         rate=0.4,
         flip=(0, 1),
         k=10,
-        epochs=50,
+        epochs="auto",
+    ),
+}
+
+
+# Held out of the carry rule of issue 19's second turn (the ways "trusted-up"
+# and "prune" and the check that chooses among five): added before any
+# result of that rule was seen.
+OWN_HELDOUT_2 = {
+    "carry-heldout2-penguins-uniform-40": dict(
+        group="carry-heldout-2", data="penguins", kind="uniform", rate=0.4, k=5, epochs="auto"
+    ),
+    "carry-heldout2-fair-uniform-30": dict(
+        group="carry-heldout-2", data="fair", kind="uniform", rate=0.3, k=10, epochs="auto"
+    ),
+    "carry-heldout2-hastie-uniform-30": dict(
+        group="carry-heldout-2", data="hastie", kind="uniform", rate=0.3, k=10, epochs="auto"
     ),
 }
 
@@ -89,29 +143,59 @@ def noise_scenarios():
     specs = {
         name: spec
         for name, spec in quality.scenarios().items()
-        if spec["group"] in ("noise", "risk", "heldout")
+        if spec["group"] in ("noise", "risk", "classweight", "trusted", "heldout")
     }
-    return {**specs, **OWN_HELDOUT}
+    return {**specs, **OWN_HELDOUT, **OWN_HELDOUT_2}
 
 
-def run_seed(spec, seed, estimator_name):
+def check_folds(seed, trusted, n_folds=2):
+    """The seed ``ReweightedClassifier(random_state=seed)`` derives, and the
+    fold of each row in its check (-1 for trusted rows), as its ``fit`` draws them."""
+    rng = check_random_state(seed)
+    derived = int(rng.randint(np.iinfo(np.int32).max))
+    untrusted = np.flatnonzero(~trusted)
+    fold = np.full(len(trusted), -1)
+    fold[untrusted] = rng.permutation(len(untrusted)) % n_folds
+    return derived, fold
+
+
+def fill_cache(spec, seed):
+    """Only the reweighter fits of one seed (the check's folds, then every row), into ``CACHE``."""
+    X, _, y, trusted, *_ = quality.scenario_data(spec, seed)
+    clf = ReweightedClassifier(
+        reweighter=CachedReweighter(max_epochs=spec["epochs"], random_state=seed),
+        random_state=seed,
+    )
+    derived, fold = check_folds(seed, trusted, clf.n_folds)
+    for k in range(clf.n_folds):
+        train = fold != k
+        clf._fit_reweighter(X[train], y[train], trusted[train], None, derived)
+    clf._fit_reweighter(X, y, trusted, None, derived)
+
+
+def run_seed(spec, seed, estimator_name, saved=None):
+    """One seed of one scenario and estimator; ``saved``, an earlier result
+    of the same seed, gives the methods that do not involve the reweighter
+    (``FIXED``: they are deterministic) instead of refitting them."""
     from cleanlab.classification import CleanLearning
 
     X, y_true, y, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
     make = ESTIMATORS[estimator_name]
-    out = {}
+    out = {m: saved[m] for m in FIXED} if saved else {}
 
     def score(model):
         return float(metric(y_te, model.predict(X_te)))
 
-    out["noisy"] = score(make(seed).fit(X, y))
-    up = (~trusted).sum() / trusted.sum()
-    out["trusted-up"] = score(make(seed).fit(X, y, sample_weight=np.where(trusted, up, 1.0)))
-    cl = CleanLearning(make(seed), seed=seed, verbose=False)
-    out["cleanlab"] = score(cl.fit(X, y))
+    if not saved:
+        out["noisy"] = score(make(seed).fit(X, y))
+        up = (~trusted).sum() / trusted.sum()
+        out["trusted-up"] = score(make(seed).fit(X, y, sample_weight=np.where(trusted, up, 1.0)))
+        cl = CleanLearning(make(seed), seed=seed, verbose=False)
+        out["cleanlab"] = score(cl.fit(X, y))
+        out["oracle"] = score(clone(make(seed)).fit(X, y_true))
     auto = ReweightedClassifier(
         make(seed),
-        reweighter=MetaReweightClassifier(max_epochs=spec["epochs"], random_state=seed),
+        reweighter=CachedReweighter(max_epochs=spec["epochs"], random_state=seed),
         random_state=seed,
     ).fit(X, y, clean_mask=trusted)
     out["auto"] = score(auto)
@@ -122,21 +206,24 @@ def run_seed(spec, seed, estimator_name):
     out["weights"] = score(make(seed).fit(X, y, sample_weight=w))
     keep = trusted | (auto.label_quality_ > 0)
     out["filter"] = score(make(seed).fit(X[keep], y[keep]))
-    out["oracle"] = score(clone(make(seed)).fit(X, y_true))
     return out
 
 
-def run(names, seeds, estimators):
+def run(names, seeds, estimators, fixed_from=None):
     specs = noise_scenarios()
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:
-        for est in estimators:
-            path = RESULTS / f"{name}--{est}.json"
-            done = json.loads(path.read_text()) if path.exists() else {}
-            for seed in range(seeds):
+        for seed in range(seeds):  # a seed's estimators share the cached reweighter fits
+            for est in estimators:
+                path = RESULTS / f"{name}--{est}.json"
+                done = json.loads(path.read_text()) if path.exists() else {}
                 if str(seed) in done:
                     continue
-                done[str(seed)] = run_seed(specs[name], seed, est)
+                saved = None
+                earlier = Path(fixed_from) / f"{name}--{est}.json" if fixed_from else None
+                if earlier is not None and earlier.exists():
+                    saved = json.loads(earlier.read_text()).get(str(seed))
+                done[str(seed)] = run_seed(specs[name], seed, est, saved)
                 path.write_text(json.dumps(done, indent=1))
                 r = done[str(seed)]
                 print(
@@ -235,11 +322,31 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--assemble-only", action="store_true")
     parser.add_argument("--out", help="write the Markdown tables here")
+    parser.add_argument("--cache", help="keep and reuse the reweighter fits in this directory")
+    parser.add_argument(
+        "--fixed-from",
+        help="a directory of earlier results whose methods that do not involve the "
+        "reweighter (noisy, trusted-up, cleanlab, oracle) are taken as they are",
+    )
+    parser.add_argument(
+        "--fill-cache", action="store_true", help="only fit the reweighters, into --cache"
+    )
     args = parser.parse_args(argv)
+    if args.fill_cache and not args.cache:
+        parser.error("--fill-cache needs --cache")
+    global CACHE
+    CACHE = args.cache
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
+    if args.fill_cache:
+        specs = noise_scenarios()
+        for name in args.scenarios.split(","):
+            for seed in range(args.seeds):
+                fill_cache(specs[name], seed)
+                print(f"{name} seed {seed}: cached", flush=True)
+        return
     if not args.assemble_only:
-        run(args.scenarios.split(","), args.seeds, args.estimators.split(","))
+        run(args.scenarios.split(","), args.seeds, args.estimators.split(","), args.fixed_from)
     assemble(args.out)
 
 

@@ -14,7 +14,9 @@ rows, each way trains the estimator on the other folds and the trusted rows
 and scores the held-back fold on its given labels (classes weighted to the
 trusted set's shares) or targets; a way other than the estimator on the rows as given is
 kept only when ahead of it by more than ``_selection.GUARD`` standard errors of the
-paired difference.
+paired difference. Two ways need no reweighter: ``"upweight"`` (the trusted
+rows weighted up) and ``"prune"`` (confident learning with the estimator's
+own out-of-fold probabilities, :mod:`._confident`).
 """
 
 from numbers import Integral
@@ -37,13 +39,14 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from ._base import check_mask_rows
 from ._classifier import MetaReweightClassifier
+from ._confident import confident_issues, out_of_fold_proba
 from ._data import check_weights, vstack
 from ._net import trusted_class_weight
 from ._regressor import MetaReweightRegressor
 from ._selection import ahead, paired_difference
 
-# The ways to carry the reweighter's results to the estimator.
-CARRIES = ("none", "weights", "filter")
+# The ways to carry the reweighter's results to the estimator ("none" first).
+CARRIES = ("none", "weights", "filter", "upweight", "prune")
 
 
 def _estimator_has(attr):
@@ -131,7 +134,7 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         self.reweighter_ = self._fit_reweighter(X, y, trusted, weight, seed)
         self.carry_ = carry
         self.estimator_ = self._fit_carried(
-            estimator, self.reweighter_, X, y, trusted, weight, carry
+            estimator, self.reweighter_, X, y, trusted, weight, carry, seed
         )
         self.example_weights_ = self.reweighter_.example_weights_[:n]
         setattr(self, self._quality, getattr(self.reweighter_, self._quality)[:n])
@@ -166,20 +169,28 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         return vstack(X, X_clean), np.r_[y, y_clean], mask, weight
 
     def _carries(self, estimator):
+        """The ways to check (``carry="auto"``) or the one asked for, each
+        offered where the estimator allows it."""
         takes_weight = has_fit_parameter(estimator, "sample_weight")
         if self.carry not in ("auto", *self._ways):
             raise ValueError(
                 f"carry={self.carry!r} is not available to {type(self).__name__}; "
                 f"choose one of {['auto', *self._ways]}."
             )
+        needs = {
+            "weights": (takes_weight, "whose fit takes sample_weight"),
+            "upweight": (takes_weight, "whose fit takes sample_weight"),
+            "prune": (hasattr(estimator, "predict_proba"), "with predict_proba"),
+        }
         if self.carry != "auto":
-            if self.carry == "weights" and not takes_weight:
+            ok, what = needs.get(self.carry, (True, ""))
+            if not ok:
                 raise TypeError(
-                    f"carry='weights' needs an estimator whose fit takes sample_weight; "
-                    f"{type(estimator).__name__}.fit does not."
+                    f"carry={self.carry!r} needs an estimator {what}; "
+                    f"{type(estimator).__name__} is not one."
                 )
             return (self.carry,)
-        return tuple(w for w in self._ways if takes_weight or w != "weights")
+        return tuple(w for w in self._ways if needs.get(w, (True,))[0])
 
     def _fit_reweighter(self, X, y, trusted, weight, seed):
         reweighter = self._reweighter(seed)
@@ -188,7 +199,7 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             kwargs["sample_weight"] = weight
         return reweighter.fit(X, y, **kwargs)
 
-    def _fit_carried(self, estimator, reweighter, X, y, trusted, weight, carry):
+    def _fit_carried(self, estimator, reweighter, X, y, trusted, weight, carry, seed):
         """``estimator`` (cloned) fitted on the rows and weights of ``carry``."""
         estimator = clone(estimator)
         trusted = np.zeros(len(y), bool) if trusted is None else trusted
@@ -199,11 +210,21 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             if not row_weight.any():  # no row kept: the rows as given
                 row_weight = base
             return estimator.fit(X, y, sample_weight=row_weight)
-        rows = np.arange(len(y))
+        if carry == "upweight":
+            total = base[trusted].sum()
+            factor = base[~trusted].sum() / total if total > 0 else 1.0
+            return estimator.fit(X, y, sample_weight=np.where(trusted, base * factor, base))
+        keep = None
         if carry == "filter":
             keep = trusted | (np.nan_to_num(getattr(reweighter, self._quality), nan=1.0) > 0)
-            if len(np.unique(y[keep])) == len(np.unique(y)):
-                rows = np.flatnonzero(keep)
+        elif carry == "prune":
+            classes, codes = np.unique(y, return_inverse=True)
+            proba = out_of_fold_proba(estimator, X, codes, len(classes), weight, seed)
+            if proba is not None:
+                keep = trusted | ~confident_issues(proba, codes)
+        rows = np.arange(len(y))
+        if keep is not None and len(np.unique(y[keep])) == len(np.unique(y)):
+            rows = np.flatnonzero(keep)
         if weight is None:
             return estimator.fit(X[rows], y[rows])
         return estimator.fit(X[rows], y[rows], sample_weight=weight[rows])
@@ -230,7 +251,7 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             reweighter = self._fit_reweighter(X[train], y[train], sub_trusted, sub_weight, seed)
             for carry in carries:
                 model = self._fit_carried(
-                    estimator, reweighter, X[train], y[train], sub_trusted, sub_weight, carry
+                    estimator, reweighter, X[train], y[train], sub_trusted, sub_weight, carry, seed
                 )
                 scores[carry].append(self._held_scores(model, X[held], y[held]))
             row_weight.append(self._held_weights(y[held], y[mask] if mask.any() else y, y))
@@ -288,28 +309,38 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     """Any classifier, trained on the rows and weights a trusted set decides.
 
     ``fit`` fits the ``reweighter`` on the rows (and the trusted set), then
-    ``estimator`` on them, carried one of three ways: ``"weights"``, each
+    ``estimator`` on them, carried one of five ways: ``"weights"``, each
     untrusted row's ``example_weights_`` (times its ``sample_weight``) as the
     estimator's ``sample_weight``; ``"filter"``, the rows whose
     ``label_quality_`` is positive (the network favoured their label during
-    training); ``"none"``, every row as given. Trusted rows always train the
-    estimator, with their own weights. ``carry="auto"`` chooses the way by a
-    check on rows the compared models were not fitted to (see Notes), so
-    that the estimator is not made worse than on the labels as given.
+    training); ``"upweight"``, every row, the trusted ones weighted so that
+    they weigh as much in total as the untrusted ones; ``"prune"``, the rows
+    the estimator itself, cross-fitted (5 stratified folds), does not
+    confidently contradict (confident learning, as cleanlab's
+    ``find_label_issues(filter_by="confident_learning")``; every row when a
+    class has fewer than two); ``"none"``, every row as given. Trusted rows
+    always train the estimator, with their own weights (``"upweight"``
+    scales them). ``carry="auto"`` chooses the way by a check on rows the
+    compared models were not fitted to (see Notes), so that the estimator is
+    not made worse than on the labels as given.
 
     Parameters
     ----------
     estimator : classifier or None, default=None
-        The classifier to train, cloned at ``fit``. ``"weights"`` needs its
-        ``fit`` to take ``sample_weight``. None:
+        The classifier to train, cloned at ``fit``. ``"weights"`` and
+        ``"upweight"`` need its ``fit`` to take ``sample_weight``,
+        ``"prune"`` its ``predict_proba``; ``"auto"`` checks the ways it
+        allows. None:
         ``HistGradientBoostingClassifier()``.
     reweighter : MetaReweightClassifier or None, default=None
         What learns the weights, cloned at ``fit``. None:
         ``MetaReweightClassifier()`` with its defaults, seeded from
         ``random_state``.
-    carry : {"auto", "weights", "filter", "none"}, default="auto"
-        How the reweighter's results reach the estimator; ``"auto"``
-        chooses by the check.
+    carry : {"auto", "weights", "filter", "upweight", "prune", "none"}, \
+            default="auto"
+        How the reweighter's results (or, for ``"upweight"`` and
+        ``"prune"``, the trusted rows and the estimator's own view) reach the
+        estimator; ``"auto"`` chooses by the check.
     n_folds : int, default=2
         Folds of the untrusted rows in the check of ``carry="auto"``.
     random_state : int, RandomState instance or None, default=None
@@ -327,7 +358,7 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
         The reweighter fitted on every row.
     estimator_ : classifier
         The estimator fitted on the carried rows.
-    carry_ : {"weights", "filter", "none"}
+    carry_ : {"weights", "filter", "upweight", "prune", "none"}
         The way carried.
     carry_check_ : dict or None
         The check: per way, its mean held-back score (``"scores"``), its
@@ -353,7 +384,8 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     scores. The way with the best mean is kept when it is ahead of
     ``"none"`` by more than one standard error of the paired per-row
     difference, else ``"none"``. It costs ``n_folds`` more reweighter fits
-    and ``3 n_folds`` estimator fits.
+    and, with all five ways, ``10 n_folds`` estimator fits (``"prune"``
+    fits six: five for its out-of-fold probabilities, then its own).
 
     Examples
     --------
@@ -370,7 +402,7 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     ...     reweighter=MetaReweightClassifier(max_epochs=5, random_state=0),
     ...     random_state=0,
     ... )
-    >>> clf.fit(X, y, clean_mask=trusted).carry_ in ("weights", "filter", "none")
+    >>> clf.fit(X, y, clean_mask=trusted).carry_ in clf.carry_check_["scores"]
     True
     >>> clf.predict(X[:2]).shape
     (2,)
@@ -522,7 +554,7 @@ class ReweightedRegressor(RegressorMixin, _CarryBase):
     (2,)
     """
 
-    _ways = ("none", "weights")
+    _ways = ("none", "weights", "upweight")
     _quality = "target_quality_"
 
     def _y_options(self):

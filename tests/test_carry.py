@@ -10,7 +10,12 @@ from sklearn.datasets import make_classification, make_friedman1, make_moons
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import mean_squared_error
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_predict,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
@@ -22,6 +27,7 @@ from sk_l2rw import (
     ReweightedClassifier,
     ReweightedRegressor,
 )
+from sk_l2rw._confident import confident_issues
 from sk_l2rw.datasets import make_corrupted_targets, make_noisy_labels, split_trusted
 from sk_l2rw.model_selection import TrustedStratifiedKFold, trusted_scorer
 
@@ -54,9 +60,20 @@ def _coef(model):
     return np.c_[model.coef_, model.intercept_]
 
 
+def _pruned(X, y, trusted, seed):
+    """The rows "prune" keeps, by an independent route: scikit-learn's
+    out-of-fold probabilities and cleanlab's confident-learning filter."""
+    from cleanlab.filter import find_label_issues
+
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    proba = cross_val_predict(LogisticRegression(), X, y, cv=folds, method="predict_proba")
+    return trusted | ~find_label_issues(y, proba, filter_by="confident_learning")
+
+
 def test_each_way_fits_the_estimator_as_documented(noisy):
     X, y, trusted = noisy
-    for carry in ("weights", "filter", "none"):
+    derived = check_random_state(0).randint(np.iinfo(np.int32).max)
+    for carry in ("weights", "filter", "upweight", "prune", "none"):
         clf = _carried(carry, noisy)
         assert clf.carry_ == carry and clf.carry_check_ is None
         w, q = clf.reweighter_.example_weights_, clf.reweighter_.label_quality_
@@ -66,6 +83,13 @@ def test_each_way_fits_the_estimator_as_documented(noisy):
         elif carry == "filter":
             keep = trusted | (q > 0)
             assert 0 < keep.sum() < len(y)
+            ref = LogisticRegression().fit(X[keep], y[keep])
+        elif carry == "upweight":
+            up = (~trusted).sum() / trusted.sum()
+            ref = LogisticRegression().fit(X, y, sample_weight=np.where(trusted, up, 1.0))
+        elif carry == "prune":
+            keep = _pruned(X, y, trusted, derived)
+            assert 0 < keep.sum() < len(y) and keep[trusted].all()
             ref = LogisticRegression().fit(X[keep], y[keep])
         else:
             ref = LogisticRegression().fit(X, y)
@@ -162,11 +186,55 @@ def test_errors(noisy):
         ReweightedClassifier().fit(X, y, clean_mask=trusted, clean_val=(X[:3], y[:3]))
     with pytest.raises(ValueError, match="carry"):
         ReweightedClassifier(carry="sometimes").fit(X, y, clean_mask=trusted)
-    # Without sample_weight the check compares the two other ways only.
+    with pytest.raises(TypeError, match="carry='upweight' needs an estimator whose fit takes"):
+        ReweightedClassifier(_NoWeights(), carry="upweight").fit(X, y, clean_mask=trusted)
+    with pytest.raises(TypeError, match="carry='prune' needs an estimator with predict_proba"):
+        ReweightedClassifier(_NoWeights(), carry="prune").fit(X, y, clean_mask=trusted)
+    # Without sample_weight or predict_proba the check compares the two other ways only.
     clf = ReweightedClassifier(_NoWeights(), reweighter=MetaReweightClassifier(**TINY))
     clf.fit(X, y, clean_mask=trusted)
     assert set(clf.carry_check_["scores"]) == {"none", "filter"}
     assert not hasattr(clf, "predict_proba")
+    # With both, all five.
+    clf = _carried("auto", noisy)
+    assert set(clf.carry_check_["scores"]) == {"none", "weights", "filter", "upweight", "prune"}
+
+
+def test_confident_issues_are_cleanlabs():
+    """The confident-learning filter of "prune" flags exactly the rows
+    cleanlab's ``find_label_issues(filter_by="confident_learning")`` does,
+    on random probabilities with ties, classes no row is labelled and
+    given labels the most probable."""
+    from cleanlab.filter import find_label_issues
+
+    rng = np.random.default_rng(0)
+    for case in range(100):
+        n_classes, n = rng.integers(2, 6), rng.integers(20, 150)
+        proba = rng.dirichlet(np.full(n_classes, rng.uniform(0.2, 3.0)), size=n)
+        if case % 4 == 0:
+            proba = np.round(proba, 1)  # ties
+            proba /= proba.sum(axis=1, keepdims=True)
+        y = rng.integers(0, n_classes, n)
+        if case % 3 == 0:
+            y[y == n_classes - 1] = 0  # a class no row is labelled
+        if len(np.unique(y)) < 2:
+            continue
+        expected = find_label_issues(y, proba, filter_by="confident_learning")
+        np.testing.assert_array_equal(confident_issues(proba, y), expected, err_msg=str(case))
+
+
+@pytest.mark.filterwarnings("ignore:The trusted set:UserWarning")
+def test_prune_keeps_every_row_when_a_class_cannot_be_cross_fitted(noisy):
+    """A class of one untrusted row: no stratified split keeps it on both
+    sides, so "prune" fits the estimator on every row."""
+    X, y, trusted = noisy
+    y = y.copy()
+    y[np.flatnonzero(~trusted)[0]] = 3
+    clf = ReweightedClassifier(
+        LogisticRegression(), reweighter=MetaReweightClassifier(**TINY), carry="prune"
+    ).fit(X, y, clean_mask=trusted)
+    ref = LogisticRegression().fit(X, y)
+    np.testing.assert_allclose(_coef(clf.estimator_), _coef(ref), rtol=1e-6)
 
 
 def test_pipeline_and_grid_search_with_trusted_rows(noisy):
@@ -209,7 +277,7 @@ def test_regressor_ways_and_check(corrupted):
     np.testing.assert_array_equal(weights.target_quality_, weights.reweighter_.target_quality_)
     auto = ReweightedRegressor(Ridge(), **kw).fit(X, y_bad, clean_mask=trusted)
     check = auto.carry_check_
-    assert set(check["scores"]) == {"none", "weights"}
+    assert set(check["scores"]) == {"none", "weights", "upweight"}
     # "none" by hand: minus the absolute error on the given targets, weight 1.
     rng = check_random_state(0)
     rng.randint(np.iinfo(np.int32).max)
@@ -225,8 +293,13 @@ def test_regressor_ways_and_check(corrupted):
         ]
     )
     assert check["scores"]["none"] == pytest.approx(-errors.mean())
-    ahead = check["differences"]["weights"] > check["standard_errors"]["weights"]
-    assert auto.carry_ == ("weights" if ahead else "none")
+    best = max(check["differences"], key=check["differences"].get)
+    ahead = check["differences"][best] > check["standard_errors"][best]
+    assert auto.carry_ == (best if ahead else "none")
+    up = ReweightedRegressor(Ridge(), carry="upweight", **kw).fit(X, y_bad, clean_mask=trusted)
+    factor = (~trusted).sum() / trusted.sum()
+    ref = Ridge().fit(X, y_bad, sample_weight=np.where(trusted, factor, 1.0))
+    np.testing.assert_allclose(up.estimator_.coef_, ref.coef_, rtol=1e-6)
     with pytest.raises(ValueError, match="carry='filter' is not available to ReweightedRegressor"):
         ReweightedRegressor(carry="filter", **kw).fit(X, y_bad, clean_mask=trusted)
 
