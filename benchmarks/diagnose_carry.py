@@ -10,8 +10,8 @@ Then it replays the choice under several scoring rules of the held-back
 rows, each with the guard (a way other than ``"none"`` kept when ahead of
 it by more than one standard error of the paired per-row difference):
 
-- ``given``: right on the given label (the check's rule before issue 19's
-  second turn), classes weighted to the trusted shares;
+- ``given``: right on the given label (the check's rule), classes weighted
+  as the reweighter's ``class_weight`` weights them;
 - ``posterior``: the probability of the predicted class under the
   posterior of the true label given the row and its given label,
   ``q_i(x) T[i, given]`` normalised, with ``q`` the fold reweighter's
@@ -84,7 +84,7 @@ def collect(spec, seed, est):
         held["given"].append(y[back])
         held["true"].append(y_true[back])
         held["q"].append(rw.predict_proba(X[back]))
-        held["w"].append(clf._held_weights(y[back], y[trusted], y))
+        held["w"].append(clf._held_weights(rw, y[back], y[trusted], y))
     held = {
         key: (
             {w: np.concatenate(v) for w, v in val.items()} if key == "pred" else np.concatenate(val)

@@ -8,10 +8,12 @@ noisy labels. :class:`~sk_l2rw.ReweightedClassifier` trains the
 reweighting network on the rows and a small trusted set, then carries what
 it learned to any classifier whose ``fit`` takes ``sample_weight``: the
 network's ``example_weights_`` as the trees' sample weights, or only the
-rows whose given label the network favoured (``label_quality_ > 0``). A
-check on held-back rows picks the way, and keeps the trees on the rows as
-given when neither is clearly ahead, so the wrapper does not make the trees
-worse.
+rows whose given label the network favoured (``label_quality_ > 0``); or,
+without the network, the trusted rows weighted up, or the rows the trees'
+own cross-fitted probabilities do not confidently contradict (confident
+learning). A check on held-back rows picks the way, and keeps the trees on
+the rows as given when none is clearly ahead, so the wrapper does not make
+the trees worse.
 
 The data: scikit-learn's bundled wine set (178 wines, 3 cultivars, 13
 measurements), 30 % of the training labels moved to the next cultivar, and 5

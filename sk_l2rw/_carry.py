@@ -11,8 +11,8 @@ It reaches the reweighter only through its public API (``fit``,
 Which way to carry them (``carry``) is chosen by a check, as the selection
 round chooses a kind (:mod:`._selection`): cross-fitted on the untrusted
 rows, each way trains the estimator on the other folds and the trusted rows
-and scores the held-back fold on its given labels (classes weighted to the
-trusted set's shares) or targets; a way other than the estimator on the rows as given is
+and scores the held-back fold on its given labels (classes weighted as the
+reweighter's ``class_weight`` weights them) or targets; a way other than the estimator on the rows as given is
 kept only when ahead of it by more than ``_selection.GUARD`` standard errors of the
 paired difference. Two ways need no reweighter: ``"upweight"`` (the trusted
 rows weighted up) and ``"prune"`` (confident learning with the estimator's
@@ -32,6 +32,7 @@ from sklearn.base import (
 )
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -254,7 +255,9 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
                     estimator, reweighter, X[train], y[train], sub_trusted, sub_weight, carry, seed
                 )
                 scores[carry].append(self._held_scores(model, X[held], y[held]))
-            row_weight.append(self._held_weights(y[held], y[mask] if mask.any() else y, y))
+            row_weight.append(
+                self._held_weights(reweighter, y[held], y[mask] if mask.any() else y, y)
+            )
             if weight is not None:
                 row_weight[-1] = row_weight[-1] * weight[held]
         w = np.concatenate(row_weight)
@@ -379,8 +382,10 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     ``n_folds`` folds; for each, a clone of the reweighter is fitted on the
     other folds and the trusted rows, and the estimator, carried each way,
     on the same rows; each scores the held-back fold on its given labels,
-    each class weighted to its share of the trusted set (times the rows'
-    ``sample_weight``), as ``MetaReweightClassifier``'s selection round
+    each class weighted as the reweighter's ``class_weight`` weights it (by
+    default None: every row 1; ``"trusted"``: to its share of the trusted
+    set; ``"balanced"`` or a dict: scikit-learn's factors), times the rows'
+    ``sample_weight``, as ``MetaReweightClassifier``'s selection round
     scores. The way with the best mean is kept when it is ahead of
     ``"none"`` by more than one standard error of the paired per-row
     difference, else ``"none"``. It costs ``n_folds`` more reweighter fits
@@ -440,17 +445,27 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
         return model.predict(X) == y
 
     @staticmethod
-    def _held_weights(y_held, y_trusted, y):
-        """Each held-back row's class brought to its share of the trusted rows,
-        as the selection round weights its held-back rows (all 1 when the
-        trusted rows lack a class)."""
+    def _held_weights(reweighter, y_held, y_trusted, y):
+        """Each held-back row's class factor under the reweighter's
+        ``class_weight``, as its selection round weights held-back rows: 1
+        for None (or a reweighter without one); the class brought to its
+        share of the trusted rows for ``"trusted"`` (all 1 when the trusted
+        rows lack a class); scikit-learn's factors, over the given labels of
+        every row, for ``"balanced"`` or a dict."""
+        class_weight = getattr(reweighter, "class_weight", None)
         classes = np.unique(y)
-        factor = trusted_class_weight(
-            np.searchsorted(classes, y_trusted), np.searchsorted(classes, y), len(classes)
-        )
-        if factor is None:
+        if class_weight is None:
             return np.ones(len(y_held))
-        return factor.numpy().astype(np.float64)[np.searchsorted(classes, y_held)]
+        if class_weight == "trusted":
+            factor = trusted_class_weight(
+                np.searchsorted(classes, y_trusted), np.searchsorted(classes, y), len(classes)
+            )
+            if factor is None:
+                return np.ones(len(y_held))
+            factor = factor.numpy().astype(np.float64)
+        else:
+            factor = compute_class_weight(class_weight, classes=classes, y=y)
+        return factor[np.searchsorted(classes, y_held)]
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -586,5 +601,5 @@ class ReweightedRegressor(RegressorMixin, _CarryBase):
         return -(error.reshape(len(y), -1).mean(axis=1))
 
     @staticmethod
-    def _held_weights(y_held, y_trusted, y):
+    def _held_weights(reweighter, y_held, y_trusted, y):
         return np.ones(len(y_held))

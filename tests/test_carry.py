@@ -98,11 +98,17 @@ def test_each_way_fits_the_estimator_as_documented(noisy):
         np.testing.assert_array_equal(clf.decision_function(X), ref.decision_function(X))
 
 
-def test_the_check_against_a_hand_computation(noisy):
+@pytest.mark.parametrize("class_weight", [None, "trusted", "balanced"])
+def test_the_check_against_a_hand_computation(noisy, class_weight):
     """The "none" way's held-back scores do not depend on the reweighter:
-    recompute them from the documented folds and weights."""
+    recompute them from the documented folds and weights (each class as the
+    reweighter's class_weight weights it)."""
     X, y, trusted = noisy
-    clf = _carried("auto", noisy)
+    clf = ReweightedClassifier(
+        LogisticRegression(),
+        reweighter=MetaReweightClassifier(**TINY, class_weight=class_weight),
+        random_state=0,
+    ).fit(X, y, clean_mask=trusted)
     check = clf.carry_check_
     rng = check_random_state(0)
     rng.randint(np.iinfo(np.int32).max)  # the reweighter's seed
@@ -110,13 +116,17 @@ def test_the_check_against_a_hand_computation(noisy):
     fold = np.full(len(y), -1)
     fold[untrusted] = rng.permutation(len(untrusted)) % 2
     right, weight = [], []
-    trusted_share = np.bincount(y[trusted], minlength=3) / trusted.sum()
-    share = np.bincount(y, minlength=3) / len(y)
+    counts = np.bincount(y, minlength=3)
+    factor = {
+        None: np.ones(3),
+        "trusted": (np.bincount(y[trusted], minlength=3) / trusted.sum()) / (counts / len(y)),
+        "balanced": len(y) / (3 * counts),
+    }[class_weight]
     for k in range(2):
         model = LogisticRegression().fit(X[fold != k], y[fold != k])
         held = fold == k
         right.append(model.predict(X[held]) == y[held])
-        weight.append((trusted_share / share)[y[held]])
+        weight.append(factor[y[held]])
     right, weight = np.concatenate(right), np.concatenate(weight)
     assert check["n_rows"] == len(untrusted)
     assert check["scores"]["none"] == pytest.approx(weight @ right / weight.sum())

@@ -100,3 +100,10 @@ def test_regression_table_is_what_the_saved_results_give():
     page, command = _page_and_command("quality_regression.md")
     assert command == "python benchmarks/quality_regression.py"
     assert page == module.assemble(command)
+
+
+def test_carry_table_is_what_the_saved_results_give():
+    module = _benchmark_module("carry")
+    page = (ROOT / "docs" / "benchmarks" / "carry.md").read_text()
+    assert "| heldout-hastie-oneway-30 |" in page
+    assert page == module.assemble(None)
