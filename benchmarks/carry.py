@@ -319,7 +319,7 @@ def assemble(out):
         "`p` prune (confident learning with the estimator's own out-of-fold "
         "probabilities), `n` none (the estimator on the rows as given). The reweighter is "
         "the library's default `MetaReweightClassifier` (the defaults of issue 18: two "
-        "hidden layers of 100, the \"auto\" budget), so these figures change with its defaults."
+        'hidden layers of 100, the "auto" budget), so these figures change with its defaults.'
     )
     text = "\n".join(lines) + "\n"
     if out:

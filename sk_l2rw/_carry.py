@@ -12,11 +12,12 @@ Which way to carry them (``carry``) is chosen by a check, as the selection
 round chooses a kind (:mod:`._selection`): cross-fitted on the untrusted
 rows, each way trains the estimator on the other folds and the trusted rows
 and scores the held-back fold on its given labels (classes weighted as the
-reweighter's ``class_weight`` weights them) or targets; a way other than the estimator on the rows as given is
-kept only when ahead of it by more than ``_selection.GUARD`` standard errors of the
-paired difference. Two ways need no reweighter: ``"upweight"`` (the trusted
-rows weighted up) and ``"prune"`` (confident learning with the estimator's
-own out-of-fold probabilities, :mod:`._confident`).
+reweighter's ``class_weight`` weights them) or targets; a way other than the
+estimator on the rows as given is kept only when ahead of it by more than
+``_selection.GUARD`` standard errors of the paired difference. Two ways need
+no reweighter: ``"upweight"`` (the trusted rows weighted up) and ``"prune"``
+(confident learning with the estimator's own out-of-fold probabilities,
+:mod:`._confident`).
 """
 
 from numbers import Integral
@@ -32,8 +33,8 @@ from sklearn.base import (
 )
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
