@@ -100,11 +100,9 @@ class CachedReweighter(MetaReweightClassifier):
 
 BASELINES = ("noisy", "trusted-up", "cleanlab")
 METHODS = (*BASELINES, "weights", "filter", "auto", "l2rw", "oracle")
-# The methods that do not involve the reweighter.
-FIXED = (*BASELINES, "oracle")
 # The methods that do not depend on the carry rule (the fixed ways read the
 # full reweighter fit, which the cache keeps).
-RULE_FREE = (*FIXED, "weights", "filter", "l2rw")
+RULE_FREE = (*BASELINES, "oracle", "weights", "filter", "l2rw")
 WAYS = ("weights", "filter", "upweight", "prune", "none")
 
 
@@ -190,28 +188,24 @@ def run_seed(spec, seed, estimator_name, saved=None):
 
     X, y_true, y, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
     make = ESTIMATORS[estimator_name]
-    out = {m: saved[m] for m in RULE_FREE} if saved else {}
 
     def score(model):
         return float(metric(y_te, model.predict(X_te)))
 
-    if not saved:
-        out["noisy"] = score(make(seed).fit(X, y))
-        up = (~trusted).sum() / trusted.sum()
-        out["trusted-up"] = score(make(seed).fit(X, y, sample_weight=np.where(trusted, up, 1.0)))
-        cl = CleanLearning(make(seed), seed=seed, verbose=False)
-        out["cleanlab"] = score(cl.fit(X, y))
-        out["oracle"] = score(clone(make(seed)).fit(X, y_true))
     auto = ReweightedClassifier(
         make(seed),
         reweighter=CachedReweighter(max_epochs=spec["epochs"], random_state=seed),
         random_state=seed,
     ).fit(X, y, clean_mask=trusted)
-    out["auto"] = score(auto)
-    out["carry"] = auto.carry_
-    out["check"] = auto.carry_check_
+    out = {"auto": score(auto), "carry": auto.carry_, "check": auto.carry_check_}
     if saved:
-        return out
+        return {**{m: saved[m] for m in RULE_FREE}, **out}
+    out["noisy"] = score(make(seed).fit(X, y))
+    up = (~trusted).sum() / trusted.sum()
+    out["trusted-up"] = score(make(seed).fit(X, y, sample_weight=np.where(trusted, up, 1.0)))
+    cl = CleanLearning(make(seed), seed=seed, verbose=False)
+    out["cleanlab"] = score(cl.fit(X, y))
+    out["oracle"] = score(clone(make(seed)).fit(X, y_true))
     out["l2rw"] = score(auto.reweighter_)
     w = np.where(trusted, 1.0, auto.example_weights_)
     out["weights"] = score(make(seed).fit(X, y, sample_weight=w))

@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import carry  # noqa: E402
@@ -67,11 +66,7 @@ def collect(spec, seed, est):
         random_state=seed,
     )
     classes = np.unique(y)
-    rng = check_random_state(seed)
-    seed2 = int(rng.randint(np.iinfo(np.int32).max))
-    untrusted = np.flatnonzero(~trusted)
-    fold = np.full(len(y), -1)
-    fold[untrusted] = rng.permutation(len(untrusted)) % clf.n_folds
+    seed2, fold = carry.check_folds(seed, trusted, clf.n_folds)
     held = {"pred": {w: [] for w in ALL}, "given": [], "true": [], "q": [], "w": []}
     for k in range(clf.n_folds):
         train, back = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
