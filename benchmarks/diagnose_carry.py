@@ -23,36 +23,50 @@ it by more than one standard error of the paired per-row difference):
 - ``true``: right on the true label (an oracle, for reference).
 
 Each rule is replayed with the ways of the first turn (none, weights,
-filter) and with all five. Reported per scenario: the mean test accuracy
+filter), with the library's five, and with six: the five and a candidate,
+``prune-cl``, the rows cleanlab's ``CleanLearning`` flags by default
+(``filter_by="prune_by_noise_rate"`` on the calibrated confident joint, at
+least 10 rows kept per class; cleanlab computes it) on the out-of-fold
+probabilities of ``prune``. Reported per scenario: the mean test accuracy
 of the chosen way per rule, beside ``carry.py``'s baselines, and issue 19's
 verdict (met: a win or a tie within one paired SE against the best of
 noisy, trusted-up and cleanlab; harm: below noisy by more than one).
 
 Needs ``carry.py``'s results for the scenario (its baselines) and reuses
-its reweighter cache::
+its cache of reweighter and estimator fits; ``--dump DIR`` keeps each seed's
+held-back predictions, so that a new rule replays without a fit; the last
+lines tally every rule's verdicts (``--summary-only``: from ``--json`` alone)::
 
     python benchmarks/diagnose_carry.py --scenarios heldout-hastie-oneway-30 \
-        --cache benchmarks/.cache/carry --json /tmp/diag.json
+        --cache benchmarks/.cache/carry --dump benchmarks/.cache/diag --json /tmp/diag.json
 """
 
 import argparse
 import json
+import pickle
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import clone
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import carry  # noqa: E402
 import quality  # noqa: E402
 
 from sk_l2rw import ReweightedClassifier  # noqa: E402
+from sk_l2rw._confident import out_of_fold_proba  # noqa: E402
 from sk_l2rw._selection import ahead, paired_difference  # noqa: E402
 
 FIRST = ("none", "weights", "filter")
-ALL = ("none", "weights", "filter", "upweight", "prune")
+FIVE = ("none", "weights", "filter", "upweight", "prune")
+# A candidate way, not in the library: "prune" with the rows cleanlab's
+# CleanLearning flags by default (filter_by="prune_by_noise_rate" on the
+# calibrated confident joint, at least 10 rows left per class) instead of
+# filter_by="confident_learning".
+ALL = (*FIVE, "prune-cl")
 RULES = ("given", "posterior", "reweighter", "true")
 
 
@@ -72,9 +86,7 @@ def collect(spec, seed, est):
         train, back = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         rw = clf._fit_reweighter(X[train], y[train], trusted[train], None, seed2)
         for way in ALL:
-            model = clf._fit_carried(
-                make(seed), rw, X[train], y[train], trusted[train], None, way, seed2
-            )
+            model = fit_way(clf, make(seed), rw, X[train], y[train], trusted[train], way, seed2)
             held["pred"][way].append(model.predict(X[back]))
         held["given"].append(y[back])
         held["true"].append(y_true[back])
@@ -89,9 +101,45 @@ def collect(spec, seed, est):
     rw = clf._fit_reweighter(X, y, trusted, None, seed2)
     test = {}
     for way in ALL:
-        model = clf._fit_carried(make(seed), rw, X, y, trusted, None, way, seed2)
+        model = fit_way(clf, make(seed), rw, X, y, trusted, way, seed2)
         test[way] = float(metric(y_te, model.predict(X_te)))
     return held, test, classes
+
+
+def fit_way(clf, estimator, rw, X, y, trusted, way, seed):
+    """The estimator carried ``way``: the library's ``_fit_carried``, or for
+    ``"prune-cl"`` the trusted rows and those cleanlab's default filter keeps,
+    on the same out-of-fold probabilities as ``"prune"``."""
+    if way != "prune-cl":
+        return clf._fit_carried(estimator, rw, X, y, trusted, None, way, seed)
+    from cleanlab.count import compute_confident_joint
+    from cleanlab.filter import find_label_issues
+
+    classes, codes = np.unique(y, return_inverse=True)
+    proba = out_of_fold_proba(estimator, X, codes, len(classes), None, seed)
+    rows = np.arange(len(y))
+    if proba is not None:
+        joint = compute_confident_joint(codes, proba, calibrate=True)
+        issues = find_label_issues(
+            codes, proba, confident_joint=joint, min_examples_per_class=10, n_jobs=1
+        )
+        keep = trusted | ~issues
+        if len(np.unique(y[keep])) == len(classes):
+            rows = np.flatnonzero(keep)
+    return clone(estimator).fit(X[rows], y[rows])
+
+
+def collected(spec, seed, est, dump, name):
+    """``collect``, kept in and reused from ``dump`` (a directory) when given."""
+    if dump is None:
+        return collect(spec, seed, est)
+    path = Path(dump) / f"{name}--{est}--{seed}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    out = collect(spec, seed, est)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(out))
+    return out
 
 
 def scores(held, classes, rule):
@@ -127,7 +175,17 @@ def main(argv=None):
     parser.add_argument("--cache", required=True)
     parser.add_argument("--json", help="write the per-seed choices and accuracies here")
     parser.add_argument(
+        "--dump",
+        help="keep each seed's held-back predictions and test accuracies in this directory "
+        "and reuse them (a rule replays without refitting)",
+    )
+    parser.add_argument(
         "--baselines", default=str(carry.RESULTS), help="carry.py's results to take baselines from"
+    )
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="only tally the verdicts of --json's seeds over --scenarios",
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -137,17 +195,22 @@ def main(argv=None):
     saved = (
         json.loads(Path(args.json).read_text()) if args.json and Path(args.json).exists() else {}
     )
-    for name in args.scenarios.split(","):
+    names = args.scenarios.split(",")
+    if args.summary_only:
+        for est in args.estimators.split(","):
+            summary(saved, names, est)
+        return
+    for name in names:
         for est in args.estimators.split(","):
             base = json.loads((Path(args.baselines) / f"{name}--{est}.json").read_text())
             rows = []
             for seed in range(args.seeds):
-                held, test, classes = collect(specs[name], seed, est)
+                held, test, classes = collected(specs[name], seed, est, args.dump, name)
                 row = {m: base[str(seed)][m] for m in carry.BASELINES}
                 row.update({f"way:{w}": test[w] for w in ALL})
                 for rule in RULES:
                     s = scores(held, classes, rule)
-                    for label, ways in (("3", FIRST), ("5", ALL)):
+                    for label, ways in (("3", FIRST), ("5", FIVE), ("6", ALL)):
                         pick = choose(s, held["w"], ways)
                         row[f"{rule}/{label}"] = test[pick]
                         row[f"{rule}/{label}:pick"] = pick
@@ -156,23 +219,63 @@ def main(argv=None):
             if args.json:
                 Path(args.json).write_text(json.dumps(saved, indent=1))
             report(name, est, rows)
+    for est in args.estimators.split(","):
+        summary(saved, names, est)
+
+
+LETTER = {
+    "none": "n",
+    "weights": "w",
+    "filter": "f",
+    "upweight": "u",
+    "prune": "p",
+    "prune-cl": "c",
+}
+LABELS = ("3", "5", "6")
+
+
+def verdict(rows, key):
+    """Mean of ``key`` over the seeds, its paired difference (and SE) to the
+    best baseline, and issue 19's verdict: met, a win, harm."""
+    means = {m: np.mean([r[m] for r in rows]) for m in carry.BASELINES}
+    best = max(carry.BASELINES, key=means.get)
+    d, se = quality.paired_stats([r[key] - r[best] for r in rows])
+    h, hse = quality.paired_stats([r[key] - r["noisy"] for r in rows])
+    return np.mean([r[key] for r in rows]), best, d, se, d >= -se, d > 0, h < -hse
 
 
 def report(name, est, rows):
-    means = {k: np.mean([r[k] for r in rows]) for k in rows[0] if not k.endswith(":pick")}
+    means = {m: np.mean([r[m] for r in rows]) for m in carry.BASELINES}
     best = max(carry.BASELINES, key=means.get)
     parts = [f"{name} {est}: best baseline {best} {means[best]:.3f}, noisy {means['noisy']:.3f}"]
-    parts.append("ways " + " ".join(f"{w} {means['way:' + w]:.3f}" for w in ALL))
+    parts.append(
+        "ways " + " ".join(f"{w} {np.mean([r['way:' + w] for r in rows]):.3f}" for w in ALL)
+    )
     for rule in RULES:
-        for label in ("3", "5"):
+        for label in LABELS:
             key = f"{rule}/{label}"
-            d, se = quality.paired_stats([r[key] - r[best] for r in rows])
-            h, hse = quality.paired_stats([r[key] - r["noisy"] for r in rows])
-            verdict = ("win" if d > 0 else "tie") if d >= -se else "LOST"
-            verdict += " HARM" if h < -hse else ""
-            picks = "".join(r[key + ":pick"][0] for r in rows)
-            parts.append(f"  {key:13s} {means[key]:.3f} {verdict:9s} {d:+.3f}±{se:.3f} {picks}")
+            mean, _, d, se, met, win, harm = verdict(rows, key)
+            text = ("win" if win else "tie") if met else "LOST"
+            text += " HARM" if harm else ""
+            picks = "".join(LETTER[r[key + ":pick"]] for r in rows)
+            parts.append(f"  {key:13s} {mean:.3f} {text:9s} {d:+.3f}±{se:.3f} {picks}")
     print("\n".join(parts), flush=True)
+
+
+def summary(saved, names, est):
+    """Per rule and set of ways: scenarios met (wins), harmed, lost, over ``names``."""
+    done = [n for n in names if f"{n}--{est}" in saved]
+    lines = [f"{est}, {len(done)} scenarios:"]
+    for rule in RULES:
+        for label in LABELS:
+            key = f"{rule}/{label}"
+            out = [verdict(saved[f"{n}--{est}"], key) for n in done]
+            lost = [n for n, v in zip(done, out) if not v[4]]
+            lines.append(
+                f"  {key:13s} met {sum(v[4] for v in out)} (wins {sum(v[5] for v in out)}), "
+                f"harm {sum(v[6] for v in out)}; lost: {', '.join(lost) or 'none'}"
+            )
+    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":
