@@ -48,7 +48,8 @@ only its own estimators). The fits are deterministic on one machine, so a
 cached run reports what a fresh one does there; on another CPU the
 reweighter's fits can differ in the last bits (measured: digits scenarios'
 ``filter`` moved by up to 0.02 of test accuracy per seed, generated ones did
-not), so ``--fixed-from`` results of another machine mix two reweighter fits.
+not), so ``--fixed-from`` takes only the methods that need no reweighter from the
+earlier results and recomputes the others.
 """
 
 import argparse
@@ -130,7 +131,10 @@ BASELINES = ("noisy", "trusted-up", "cleanlab")
 METHODS = (*BASELINES, "weights", "filter", "auto", "l2rw", "oracle")
 # The methods that do not depend on the carry rule (the fixed ways read the
 # full reweighter fit, which the cache keeps).
-RULE_FREE = (*BASELINES, "oracle", "weights", "filter", "l2rw")
+# The methods that need no reweighter: --fixed-from takes them as saved.
+# "weights", "filter" and "l2rw" are recomputed from auto's reweighter, whose
+# fits can differ in the last bits from another machine's.
+REWEIGHTER_FREE = (*BASELINES, "oracle")
 WAYS = ("weights", "filter", "upweight", "prune", "none")
 
 
@@ -209,9 +213,8 @@ def fill_cache(spec, seed):
 
 def run_seed(spec, seed, estimator_name, saved=None):
     """One seed of one scenario and estimator; ``saved``, an earlier result
-    of the same seed, gives the methods that do not depend on the carry
-    rule (``RULE_FREE``: deterministic, and with the cache the same
-    reweighter fit) instead of refitting them."""
+    of the same seed, gives the methods that need no reweighter
+    (``REWEIGHTER_FREE``: deterministic) instead of refitting them."""
     from cleanlab.classification import CleanLearning
 
     X, y_true, y, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
@@ -226,19 +229,19 @@ def run_seed(spec, seed, estimator_name, saved=None):
         random_state=seed,
     ).fit(X, y, clean_mask=trusted)
     out = {"auto": score(auto), "carry": auto.carry_, "check": auto.carry_check_}
+    out["l2rw"] = score(auto.reweighter_)
+    w = np.where(trusted, 1.0, auto.example_weights_)
+    out["weights"] = score(make(seed).fit(X, y, sample_weight=w))
+    keep = trusted | (auto.label_quality_ > 0)
+    out["filter"] = score(make(seed).fit(X[keep], y[keep]))
     if saved:
-        return {**{m: saved[m] for m in RULE_FREE}, **out}
+        return {**{m: saved[m] for m in REWEIGHTER_FREE}, **out}
     out["noisy"] = score(make(seed).fit(X, y))
     up = (~trusted).sum() / trusted.sum()
     out["trusted-up"] = score(make(seed).fit(X, y, sample_weight=np.where(trusted, up, 1.0)))
     cl = CleanLearning(make(seed), seed=seed, verbose=False)
     out["cleanlab"] = score(cl.fit(X, y))
     out["oracle"] = score(clone(make(seed)).fit(X, y_true))
-    out["l2rw"] = score(auto.reweighter_)
-    w = np.where(trusted, 1.0, auto.example_weights_)
-    out["weights"] = score(make(seed).fit(X, y, sample_weight=w))
-    keep = trusted | (auto.label_quality_ > 0)
-    out["filter"] = score(make(seed).fit(X[keep], y[keep]))
     return out
 
 
@@ -356,11 +359,13 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--assemble-only", action="store_true")
     parser.add_argument("--out", help="write the Markdown tables here")
-    parser.add_argument("--cache", help="keep and reuse the reweighter fits in this directory")
+    parser.add_argument(
+        "--cache", help="keep and reuse the reweighter and estimator fits in this directory"
+    )
     parser.add_argument(
         "--fixed-from",
-        help="a directory of earlier results (with the same --cache) whose methods that "
-        "do not depend on the carry rule (all but auto) are taken as they are",
+        help="a directory of earlier results whose methods that need no reweighter "
+        "(noisy, trusted-up, cleanlab, oracle) are taken as they are",
     )
     parser.add_argument(
         "--fill-cache", action="store_true", help="only fit the reweighters, into --cache"
