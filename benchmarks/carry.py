@@ -129,8 +129,6 @@ class CachedLogistic(LogisticRegression):
 
 BASELINES = ("noisy", "trusted-up", "cleanlab")
 METHODS = (*BASELINES, "weights", "filter", "auto", "l2rw", "oracle")
-# The methods that do not depend on the carry rule (the fixed ways read the
-# full reweighter fit, which the cache keeps).
 # The methods that need no reweighter: --fixed-from takes them as saved.
 # "weights", "filter" and "l2rw" are recomputed from auto's reweighter, whose
 # fits can differ in the last bits from another machine's.

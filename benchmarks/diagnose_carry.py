@@ -68,6 +68,8 @@ FIVE = ("none", "weights", "filter", "upweight", "prune")
 # filter_by="confident_learning".
 ALL = (*FIVE, "prune-cl")
 RULES = ("given", "posterior", "reweighter", "true")
+# The sets of ways each rule is replayed with, by their number.
+WAY_SETS = {"3": FIRST, "5": FIVE, "6": ALL}
 
 
 def collect(spec, seed, est):
@@ -210,7 +212,7 @@ def main(argv=None):
                 row.update({f"way:{w}": test[w] for w in ALL})
                 for rule in RULES:
                     s = scores(held, classes, rule)
-                    for label, ways in (("3", FIRST), ("5", FIVE), ("6", ALL)):
+                    for label, ways in WAY_SETS.items():
                         pick = choose(s, held["w"], ways)
                         row[f"{rule}/{label}"] = test[pick]
                         row[f"{rule}/{label}:pick"] = pick
@@ -231,7 +233,6 @@ LETTER = {
     "prune": "p",
     "prune-cl": "c",
 }
-LABELS = ("3", "5", "6")
 
 
 def verdict(rows, key):
@@ -252,7 +253,7 @@ def report(name, est, rows):
         "ways " + " ".join(f"{w} {np.mean([r['way:' + w] for r in rows]):.3f}" for w in ALL)
     )
     for rule in RULES:
-        for label in LABELS:
+        for label in WAY_SETS:
             key = f"{rule}/{label}"
             mean, _, d, se, met, win, harm = verdict(rows, key)
             text = ("win" if win else "tie") if met else "LOST"
@@ -267,7 +268,7 @@ def summary(saved, names, est):
     done = [n for n in names if f"{n}--{est}" in saved]
     lines = [f"{est}, {len(done)} scenarios:"]
     for rule in RULES:
-        for label in LABELS:
+        for label in WAY_SETS:
             key = f"{rule}/{label}"
             out = [verdict(saved[f"{n}--{est}"], key) for n in done]
             lost = [n for n, v in zip(done, out) if not v[4]]
