@@ -173,6 +173,22 @@ OWN_HELDOUT_2 = {
 }
 
 
+# Held out of the posterior check of issue 19's third turn (the check scores
+# held-back rows by the posterior of their true label): added before any
+# result of that rule was seen.
+OWN_HELDOUT_3 = {
+    "carry-heldout3-quantiles-pair-40": dict(
+        group="carry-heldout-3", data="quantiles", kind="pair", rate=0.4, k=10, epochs="auto"
+    ),
+    "carry-heldout3-wine-background-40": dict(
+        group="carry-heldout-3", data="wine", kind="background", rate=0.4, k=5, epochs="auto"
+    ),
+    "carry-heldout3-penguins-background-30": dict(
+        group="carry-heldout-3", data="penguins", kind="background", rate=0.3, k=5, epochs="auto"
+    ),
+}
+
+
 def noise_scenarios():
     """The noise scenarios of the quality benchmark (no imbalance, no
     trusted-size sweep), then this benchmark's own held-out ones."""
@@ -181,7 +197,7 @@ def noise_scenarios():
         for name, spec in quality.scenarios().items()
         if spec["group"] in ("noise", "risk", "classweight", "trusted", "heldout")
     }
-    return {**specs, **OWN_HELDOUT, **OWN_HELDOUT_2}
+    return {**specs, **OWN_HELDOUT, **OWN_HELDOUT_2, **OWN_HELDOUT_3}
 
 
 def check_folds(seed, trusted, n_folds=2):
