@@ -93,7 +93,8 @@ def collect(spec, seed, est):
         held["given"].append(y[back])
         held["true"].append(y_true[back])
         held["q"].append(rw.predict_proba(X[back]))
-        held["w"].append(clf._held_weights(rw, y[back], y[trusted], y))
+        factor = clf._class_factors(rw.class_weight, y[trusted], y)
+        held["w"].append(factor[np.searchsorted(classes, y[back])])
     held = {
         key: (
             {w: np.concatenate(v) for w, v in val.items()} if key == "pred" else np.concatenate(val)

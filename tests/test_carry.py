@@ -28,6 +28,7 @@ from sk_l2rw import (
     ReweightedRegressor,
 )
 from sk_l2rw._confident import confident_issues
+from sk_l2rw._posterior import noise_transition, true_label_posterior
 from sk_l2rw.datasets import make_corrupted_targets, make_noisy_labels, split_trusted
 from sk_l2rw.model_selection import TrustedStratifiedKFold, trusted_scorer
 
@@ -98,11 +99,24 @@ def test_each_way_fits_the_estimator_as_documented(noisy):
         np.testing.assert_array_equal(clf.decision_function(X), ref.decision_function(X))
 
 
+def _posterior_by_hand(q, given):
+    """The posterior of each row's true class, by loops: T[i, l] the
+    q-weighted share of given label l among class i; Bayes' rule per row."""
+    n, c = q.shape
+    T = np.zeros((c, c))
+    for i in range(c):
+        for j in range(c):
+            T[i, j] = sum(q[r, i] for r in range(n) if given[r] == j) / q[:, i].sum()
+    post = np.array([[q[r, i] * T[i, given[r]] for i in range(c)] for r in range(n)])
+    return post / post.sum(axis=1, keepdims=True)
+
+
 @pytest.mark.parametrize("class_weight", [None, "trusted", "balanced"])
 def test_the_check_against_a_hand_computation(noisy, class_weight):
-    """The "none" way's held-back scores do not depend on the reweighter:
-    recompute them from the documented folds and weights (each class as the
-    reweighter's class_weight weights it)."""
+    """The "none" way's held-back score, recomputed from the documented
+    folds: the fold reweighters (refitted here, the same seed) give each
+    held-back row the posterior of its true class; the score is the
+    expected class-weighted accuracy of the estimator's predictions."""
     X, y, trusted = noisy
     clf = ReweightedClassifier(
         LogisticRegression(),
@@ -110,30 +124,94 @@ def test_the_check_against_a_hand_computation(noisy, class_weight):
         random_state=0,
     ).fit(X, y, clean_mask=trusted)
     check = clf.carry_check_
+    assert check["score"] == "posterior"
     rng = check_random_state(0)
-    rng.randint(np.iinfo(np.int32).max)  # the reweighter's seed
+    rng.randint(np.iinfo(np.int32).max)  # the default reweighter's seed
     untrusted = np.flatnonzero(~trusted)
     fold = np.full(len(y), -1)
     fold[untrusted] = rng.permutation(len(untrusted)) % 2
-    right, weight = [], []
     counts = np.bincount(y, minlength=3)
     factor = {
         None: np.ones(3),
         "trusted": (np.bincount(y[trusted], minlength=3) / trusted.sum()) / (counts / len(y)),
         "balanced": len(y) / (3 * counts),
     }[class_weight]
+    pred, given, q = [], [], []
     for k in range(2):
-        model = LogisticRegression().fit(X[fold != k], y[fold != k])
-        held = fold == k
-        right.append(model.predict(X[held]) == y[held])
-        weight.append(factor[y[held]])
-    right, weight = np.concatenate(right), np.concatenate(weight)
+        train, held = fold != k, fold == k
+        rw = MetaReweightClassifier(**TINY, class_weight=class_weight)  # a clone: its own seed
+        rw.fit(X[train], y[train], clean_mask=trusted[train])
+        q.append(rw.predict_proba(X[held]))
+        pred.append(LogisticRegression().fit(X[train], y[train]).predict(X[held]))
+        given.append(y[held])
+    pred, given, q = np.concatenate(pred), np.concatenate(given), np.concatenate(q)
+    post = _posterior_by_hand(q, given)
+    expected_right = sum(factor[p] * post[r, p] for r, p in enumerate(pred))
+    expected_total = sum(post[r] @ factor for r in range(len(pred)))
     assert check["n_rows"] == len(untrusted)
-    assert check["scores"]["none"] == pytest.approx(weight @ right / weight.sum())
+    assert check["scores"]["none"] == pytest.approx(expected_right / expected_total)
     # The rule: the best way when ahead of "none" by more than one SE.
     best = max(check["differences"], key=check["differences"].get)
     ahead = check["differences"][best] > check["standard_errors"][best]
     assert clf.carry_ == (best if ahead else "none")
+
+
+def test_the_posterior_scores_true_accuracy_where_the_given_labels_shrink_it():
+    """With probabilities that know the true labels, the posterior is the
+    true label and a prediction's score its true accuracy; on the given
+    labels (30 % binary uniform flips) two models' difference shrinks by
+    about 1 - 2 x 0.3 and a model that copies the noise scores best."""
+    rng = np.random.RandomState(0)
+    true = rng.randint(2, size=4000)
+    given = np.where(rng.rand(4000) < 0.3, 1 - true, true)
+    post = true_label_posterior(np.eye(2)[true], given)
+    np.testing.assert_allclose(post, np.eye(2)[true])
+    good = np.where(rng.rand(4000) < 0.9, true, 1 - true)
+    fair = np.where(rng.rand(4000) < 0.7, true, 1 - true)
+
+    def score(p, on):
+        return post[np.arange(4000), p].mean() if on is None else (p == on).mean()
+
+    true_gap = (good == true).mean() - (fair == true).mean()
+    assert score(good, None) - score(fair, None) == pytest.approx(true_gap)
+    given_gap = score(good, given) - score(fair, given)
+    assert given_gap == pytest.approx(0.4 * true_gap, abs=0.03)
+    assert score(given, given) == 1.0 and score(given, None) == pytest.approx(0.7, abs=0.02)
+    # The noise, counted from the same rows: the flips' shares per true class.
+    T = noise_transition(np.eye(2)[true], given)
+    np.testing.assert_allclose(T, [[0.7, 0.3], [0.3, 0.7]], atol=0.03)
+    np.testing.assert_allclose(T.sum(axis=1), 1.0)
+
+
+def test_the_check_scores_given_labels_for_a_reweighter_without_probabilities(noisy):
+    """A reweighter with no predict_proba: the check scores the given labels."""
+    X, y, trusted = noisy
+
+    class NoProba(BaseEstimator):
+        def __init__(self, random_state=None):
+            self.random_state = random_state
+
+        def fit(self, X, y, clean_mask=None):
+            self.example_weights_ = np.ones(len(y))
+            self.label_quality_ = np.ones(len(y))
+            return self
+
+    clf = ReweightedClassifier(LogisticRegression(), reweighter=NoProba(), random_state=0)
+    check = clf.fit(X, y, clean_mask=trusted).carry_check_
+    assert check["score"] == "given"
+    rng = check_random_state(0)
+    rng.randint(np.iinfo(np.int32).max)
+    untrusted = np.flatnonzero(~trusted)
+    fold = np.full(len(y), -1)
+    fold[untrusted] = rng.permutation(len(untrusted)) % 2
+    right = np.concatenate(
+        [
+            LogisticRegression().fit(X[fold != k], y[fold != k]).predict(X[fold == k])
+            == y[fold == k]
+            for k in range(2)
+        ]
+    )
+    assert check["scores"]["none"] == pytest.approx(right.mean())
 
 
 def test_auto_does_not_carry_weights_that_wreck_trees():
