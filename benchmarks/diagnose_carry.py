@@ -46,6 +46,7 @@ import json
 import pickle
 import sys
 import warnings
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -140,8 +141,7 @@ def collected(spec, seed, est, dump, name):
     if path.exists():
         return pickle.loads(path.read_bytes())
     out = collect(spec, seed, est)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(out))
+    carry.write_pickle(path, out)
     return out
 
 
@@ -236,6 +236,9 @@ LETTER = {
 }
 
 
+Verdict = namedtuple("Verdict", "mean best difference se met win harm")
+
+
 def verdict(rows, key):
     """Mean of ``key`` over the seeds, its paired difference (and SE) to the
     best baseline, and issue 19's verdict: met, a win, harm."""
@@ -243,7 +246,7 @@ def verdict(rows, key):
     best = max(carry.BASELINES, key=means.get)
     d, se = quality.paired_stats([r[key] - r[best] for r in rows])
     h, hse = quality.paired_stats([r[key] - r["noisy"] for r in rows])
-    return np.mean([r[key] for r in rows]), best, d, se, d >= -se, d > 0, h < -hse
+    return Verdict(np.mean([r[key] for r in rows]), best, d, se, d >= -se, d > 0, h < -hse)
 
 
 def report(name, est, rows):
@@ -256,11 +259,13 @@ def report(name, est, rows):
     for rule in RULES:
         for label in WAY_SETS:
             key = f"{rule}/{label}"
-            mean, _, d, se, met, win, harm = verdict(rows, key)
-            text = ("win" if win else "tie") if met else "LOST"
-            text += " HARM" if harm else ""
+            v = verdict(rows, key)
+            text = ("win" if v.win else "tie") if v.met else "LOST"
+            text += " HARM" if v.harm else ""
             picks = "".join(LETTER[r[key + ":pick"]] for r in rows)
-            parts.append(f"  {key:13s} {mean:.3f} {text:9s} {d:+.3f}±{se:.3f} {picks}")
+            parts.append(
+                f"  {key:13s} {v.mean:.3f} {text:9s} {v.difference:+.3f}±{v.se:.3f} {picks}"
+            )
     print("\n".join(parts), flush=True)
 
 
@@ -272,10 +277,10 @@ def summary(saved, names, est):
         for label in WAY_SETS:
             key = f"{rule}/{label}"
             out = [verdict(saved[f"{n}--{est}"], key) for n in done]
-            lost = [n for n, v in zip(done, out) if not v[4]]
+            lost = [n for n, v in zip(done, out) if not v.met]
             lines.append(
-                f"  {key:13s} met {sum(v[4] for v in out)} (wins {sum(v[5] for v in out)}), "
-                f"harm {sum(v[6] for v in out)}; lost: {', '.join(lost) or 'none'}"
+                f"  {key:13s} met {sum(v.met for v in out)} (wins {sum(v.win for v in out)}), "
+                f"harm {sum(v.harm for v in out)}; lost: {', '.join(lost) or 'none'}"
             )
     print("\n".join(lines), flush=True)
 

@@ -5,11 +5,11 @@ Examples for Robust Deep Learning" (ICML 2018), built on skorch and PyTorch.
 """
 
 from . import datasets, model_selection
-from ._carry import ReweightedClassifier, ReweightedRegressor
 from ._classifier import MetaReweightClassifier
 from ._modules import MLP
 from ._net import DivergedError, MetaReweightNet, MetaReweightRegressorNet
 from ._regressor import MetaReweightRegressor
+from ._reweighted import ReweightedClassifier, ReweightedRegressor
 
 __version__ = "0.1.0"
 

@@ -1,12 +1,14 @@
-"""The trusted-set weights carried to any scikit-learn classifier or regressor.
+"""What the wrappers that carry the trusted-set weights to other models share.
 
-:class:`ReweightedClassifier` fits a reweighter (by default a
-:class:`~sk_l2rw.MetaReweightClassifier`) and then its ``estimator`` on the
-rows and weights the reweighter's results decide (:class:`ReweightedRegressor`
-the same over a :class:`~sk_l2rw.MetaReweightRegressor`), in the spirit of
-cleanlab's ``CleanLearning`` and scikit-learn's ``SelfTrainingClassifier``.
-It reaches the reweighter only through its public API (``fit``,
-``example_weights_``, ``label_quality_``).
+The ways to carry, the fit and the check of :mod:`._reweighted`'s
+:class:`~sk_l2rw.ReweightedClassifier`, which fits a reweighter (by default
+a :class:`~sk_l2rw.MetaReweightClassifier`) and then its ``estimator`` on
+the rows and weights the reweighter's results decide
+(:class:`~sk_l2rw.ReweightedRegressor` the same over a
+:class:`~sk_l2rw.MetaReweightRegressor`), in the spirit of cleanlab's
+``CleanLearning`` and scikit-learn's ``SelfTrainingClassifier``. It reaches
+the reweighter only through its public API (``fit``, ``example_weights_``,
+``label_quality_``, and ``predict_proba`` in the check).
 
 Which way to carry them (``carry``) is chosen by a check, as the selection
 round chooses a kind (:mod:`._selection`): cross-fitted on the untrusted
@@ -15,40 +17,26 @@ and scores the held-back fold: a classifier by the posterior probability
 that it predicts a row's true label (:mod:`._posterior`, from the fold
 reweighter's probabilities and the given labels; classes weighted as the
 reweighter's ``class_weight`` weights them), a regressor by its error on
-the given targets; a way other than the
-estimator on the rows as given is kept only when ahead of it by more than
-``_selection.GUARD`` standard errors of the paired difference. Two ways need
-no reweighter: ``"upweight"`` (the trusted rows weighted up) and ``"prune"``
-(confident learning with the estimator's own out-of-fold probabilities,
+the given targets. A way other than the estimator on the rows as given is
+kept only when ahead of it by more than ``_selection.GUARD`` standard
+errors of the paired difference. Two ways need no reweighter:
+``"upweight"`` (the trusted rows weighted up) and ``"prune"`` (confident
+learning with the estimator's own out-of-fold probabilities,
 :mod:`._confident`).
 """
 
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    RegressorMixin,
-    _fit_context,
-    clone,
-)
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ._base import check_mask_rows
-from ._classifier import MetaReweightClassifier
 from ._confident import confident_issues, out_of_fold_proba
 from ._data import check_weights, vstack
-from ._net import trusted_class_weight
-from ._posterior import true_label_posterior
-from ._regressor import MetaReweightRegressor
 from ._selection import ahead, paired_difference
 
 # The ways to carry the reweighter's results to the estimator ("none" first).
@@ -323,347 +311,3 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.sparse = inner.input_tags.sparse
         tags.input_tags.allow_nan = False  # the reweighter's network takes no NaN
         return tags
-
-
-class ReweightedClassifier(ClassifierMixin, _CarryBase):
-    """Any classifier, trained on the rows and weights a trusted set decides.
-
-    ``fit`` fits the ``reweighter`` on the rows (and the trusted set), then
-    ``estimator`` on them, carried one of five ways: ``"weights"``, each
-    untrusted row's ``example_weights_`` (times its ``sample_weight``) as the
-    estimator's ``sample_weight``; ``"filter"``, the rows whose
-    ``label_quality_`` is positive (the network favoured their label during
-    training); ``"upweight"``, every row, the trusted ones weighted so that
-    they weigh as much in total as the untrusted ones; ``"prune"``, the rows
-    the estimator itself, cross-fitted (5 stratified folds), does not
-    confidently contradict (confident learning, as cleanlab's
-    ``find_label_issues(filter_by="confident_learning")``; every row when a
-    class has fewer than two); ``"none"``, every row as given. Trusted rows
-    always train the estimator, with their own weights (``"upweight"``
-    scales them). ``carry="auto"`` chooses the way by a check on rows the
-    compared models were not fitted to (see Notes), so that the estimator is
-    not made worse than on the labels as given.
-
-    Parameters
-    ----------
-    estimator : classifier or None, default=None
-        The classifier to train, cloned at ``fit``. ``"weights"`` and
-        ``"upweight"`` need its ``fit`` to take ``sample_weight``,
-        ``"prune"`` its ``predict_proba``; ``"auto"`` checks the ways it
-        allows. None:
-        ``HistGradientBoostingClassifier()``.
-    reweighter : MetaReweightClassifier or None, default=None
-        What learns the weights, cloned at ``fit``. None:
-        ``MetaReweightClassifier()`` with its defaults, seeded from
-        ``random_state``.
-    carry : {"auto", "weights", "filter", "upweight", "prune", "none"}, \
-            default="auto"
-        How the reweighter's results (or, for ``"upweight"`` and
-        ``"prune"``, the trusted rows and the estimator's own view) reach the
-        estimator; ``"auto"`` chooses by the check.
-    n_folds : int, default=2
-        Folds of the untrusted rows in the check of ``carry="auto"``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the check's folds and the default reweighter.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names, when ``X`` has string column names.
-    reweighter_ : MetaReweightClassifier
-        The reweighter fitted on every row.
-    estimator_ : classifier
-        The estimator fitted on the carried rows.
-    carry_ : {"weights", "filter", "upweight", "prune", "none"}
-        The way carried.
-    carry_check_ : dict or None
-        The check: per way, its mean held-back score (``"scores"``), its
-        difference to ``"none"`` and that difference's standard error
-        (``"differences"``, ``"standard_errors"``), how the rows were scored
-        (``"score"``: ``"posterior"``, or ``"given"`` for a reweighter
-        without ``predict_proba``), the held-back rows
-        (``"n_rows"``; 0, and no way checked, when a fold would hold no
-        untrusted row or its complement miss a class, or for the regressor
-        hold constant targets: then ``"none"``); None
-        when ``carry`` is not ``"auto"``.
-    example_weights_ : ndarray of shape (n_samples,)
-        The reweighter's ``example_weights_``, per row of ``X``.
-    label_quality_ : ndarray of shape (n_samples,)
-        The reweighter's ``label_quality_``, per row of ``X``.
-
-    Notes
-    -----
-    The check (``carry="auto"``): the untrusted rows are split in
-    ``n_folds`` folds; for each, a clone of the reweighter is fitted on the
-    other folds and the trusted rows, and the estimator, carried each way,
-    on the same rows; each scores the held-back fold by its expected
-    accuracy on the rows' true labels. The fold reweighter's probabilities
-    ``q(x)`` and the rows' given labels estimate the noise, ``T[i, l]``
-    (the ``q``-weighted share of given label ``l`` among rows of class
-    ``i``, over every held-back row), and Bayes' rule the posterior of each
-    row's true class, ``q_i(x) T[i, given]`` normalised; a prediction scores
-    the posterior of the class it predicts. Scoring on the given labels
-    instead shrinks the differences between ways (under binary uniform
-    noise at 30 %, to 0.4 of the true ones) and favours an estimator that
-    fits the noise; a reweighter without ``predict_proba`` is scored so.
-    Each class is weighted as the reweighter's ``class_weight`` weights it
-    (by default None: every row 1; ``"trusted"``: to its share of the
-    trusted set; ``"balanced"`` or a dict: scikit-learn's factors), times
-    the rows' ``sample_weight``. The way with the best mean is kept when it is ahead of
-    ``"none"`` by more than one standard error of the paired per-row
-    difference, else ``"none"``. It costs ``n_folds`` more reweighter fits
-    and, with all five ways, ``10 n_folds`` estimator fits (``"prune"``
-    fits six: five for its out-of-fold probabilities, then its own).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import torch
-    >>> torch.set_num_threads(1)
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sk_l2rw import MetaReweightClassifier, ReweightedClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> trusted = np.arange(len(y)) % 10 == 0
-    >>> clf = ReweightedClassifier(
-    ...     LogisticRegression(max_iter=1000),
-    ...     reweighter=MetaReweightClassifier(max_epochs=5, random_state=0),
-    ...     random_state=0,
-    ... )
-    >>> clf.fit(X, y, clean_mask=trusted).carry_ in clf.carry_check_["scores"]
-    True
-    >>> clf.predict(X[:2]).shape
-    (2,)
-    """
-
-    _ways = CARRIES
-    _quality = "label_quality_"
-
-    def _y_options(self):
-        return {}
-
-    def _default_estimator(self):
-        return HistGradientBoostingClassifier()
-
-    def _default_reweighter(self, seed):
-        return MetaReweightClassifier(random_state=seed)
-
-    def _check_targets(self, y):
-        check_classification_targets(y)
-        if len(np.unique(y)) < 2:
-            raise ValueError(
-                f"y must contain at least 2 classes; got 1 class: {np.unique(y)[0]!r}."
-            )
-
-    def _set_targets(self, y):
-        self.classes_ = np.unique(y)
-
-    @staticmethod
-    def _enough_targets(y_part, y):
-        """Whether a fold's training rows hold every class."""
-        return len(np.unique(y_part)) == len(np.unique(y))
-
-    def _held_view(self, reweighter, X_held):
-        """The fold reweighter's class probabilities on the held-back rows,
-        columns as ``classes_`` (None for a reweighter without ``predict_proba``)."""
-        if not hasattr(reweighter, "predict_proba"):
-            return None
-        proba = reweighter.predict_proba(X_held)
-        columns = getattr(reweighter, "classes_", self.classes_)
-        full = np.zeros((len(X_held), len(self.classes_)))
-        full[:, np.searchsorted(self.classes_, columns)] = proba
-        return full
-
-    def _held_scores(self, predictions, y_held, views, sample_weight, class_weight, y_trusted, y):
-        """Per way, each held-back row's score; the rows' weights; the rule's name.
-
-        ``"posterior"``: the posterior probability (:mod:`._posterior`, from
-        the fold reweighters' probabilities) that the predicted class is the
-        row's true one, times the class's factor under ``class_weight``, over
-        the row's expected factor; each row weighs its expected factor times
-        its ``sample_weight``: the weighted mean is then the expected
-        accuracy on the true labels, classes weighted as the reweighter weights
-        them. ``"given"`` (a reweighter without ``predict_proba``): right on
-        the given label, each row weighing its given class's factor.
-        """
-        classes = self.classes_
-        given = np.searchsorted(classes, y_held)
-        factor = self._class_factors(class_weight, y_trusted, y)
-        weight = np.ones(len(y_held)) if sample_weight is None else sample_weight
-        if any(view is None for view in views):
-            right = {way: (p == y_held).astype(np.float64) for way, p in predictions.items()}
-            return right, factor[given] * weight, "given"
-        post = true_label_posterior(np.concatenate(views), given, weight)
-        expected = np.maximum(post @ factor, 1e-12)
-        rows = np.arange(len(y_held))
-        right = {}
-        for way, p in predictions.items():
-            predicted = np.searchsorted(classes, p)
-            right[way] = factor[predicted] * post[rows, predicted] / expected
-        return right, expected * weight, "posterior"
-
-    @staticmethod
-    def _class_factors(class_weight, y_trusted, y):
-        """Each class's factor under the reweighter's ``class_weight``, as its
-        selection round weights held-back rows: 1 for None (or a reweighter
-        without one); the class brought to its share of the trusted rows for
-        ``"trusted"`` (all 1 when the trusted rows lack a class);
-        scikit-learn's factors, over the given labels of every row, for
-        ``"balanced"`` or a dict."""
-        classes = np.unique(y)
-        if class_weight is None:
-            return np.ones(len(classes))
-        if class_weight == "trusted":
-            factor = trusted_class_weight(
-                np.searchsorted(classes, y_trusted), np.searchsorted(classes, y), len(classes)
-            )
-            return np.ones(len(classes)) if factor is None else factor.numpy().astype(np.float64)
-        return compute_class_weight(class_weight, classes=classes, y=y)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities from ``estimator_``, columns as ``classes_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(
-            validate_data(self, X, reset=False, accept_sparse="csr")
-        )
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """``estimator_``'s decision function.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(
-            validate_data(self, X, reset=False, accept_sparse="csr")
-        )
-
-
-class ReweightedRegressor(RegressorMixin, _CarryBase):
-    """Any regressor, trained on the rows and weights a trusted set decides.
-
-    The regression twin of :class:`ReweightedClassifier`: the reweighter is a
-    :class:`~sk_l2rw.MetaReweightRegressor` (by default with its defaults),
-    the estimator by default ``HistGradientBoostingRegressor()``, and the
-    ways are ``"weights"`` (each untrusted row's ``example_weights_`` as the
-    estimator's ``sample_weight``) and ``"none"`` (every row as given); the
-    check scores held-back rows by minus their absolute error on the given
-    targets. Parameters, attributes and the check are otherwise those of
-    :class:`ReweightedClassifier`, with ``target_quality_`` (the
-    reweighter's) in place of ``label_quality_``.
-
-    Parameters
-    ----------
-    estimator : regressor or None, default=None
-        The regressor to train, cloned at ``fit``; None:
-        ``HistGradientBoostingRegressor()``.
-    reweighter : MetaReweightRegressor or None, default=None
-        What learns the weights, cloned at ``fit``; None:
-        ``MetaReweightRegressor()`` with its defaults, seeded from
-        ``random_state``.
-    carry : {"auto", "weights", "none"}, default="auto"
-        How the reweighter's results reach the estimator.
-    n_folds : int, default=2
-        Folds of the untrusted rows in the check.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the check's folds and the default reweighter.
-
-    Attributes
-    ----------
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names, when ``X`` has string column names.
-    reweighter_ : MetaReweightRegressor
-        The reweighter fitted on every row.
-    estimator_ : regressor
-        The estimator fitted on the carried rows.
-    carry_ : {"weights", "none"}
-        The way carried.
-    carry_check_ : dict or None
-        The check, as for :class:`ReweightedClassifier`.
-    example_weights_ : ndarray of shape (n_samples,)
-        The reweighter's ``example_weights_``, per row of ``X``.
-    target_quality_ : ndarray of shape (n_samples,)
-        The reweighter's ``target_quality_``, per row of ``X``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import torch
-    >>> torch.set_num_threads(1)
-    >>> from sklearn.datasets import make_friedman1
-    >>> from sklearn.linear_model import Ridge
-    >>> from sk_l2rw import MetaReweightRegressor, ReweightedRegressor
-    >>> X, y = make_friedman1(n_samples=200, random_state=0)
-    >>> trusted = np.arange(len(y)) % 10 == 0
-    >>> reg = ReweightedRegressor(
-    ...     Ridge(), reweighter=MetaReweightRegressor(max_epochs=5, random_state=0), random_state=0
-    ... )
-    >>> reg.fit(X, y, clean_mask=trusted).predict(X[:2]).shape
-    (2,)
-    """
-
-    _ways = ("none", "weights", "upweight")
-    _quality = "target_quality_"
-
-    def _y_options(self):
-        multi = get_tags(self._estimator()).target_tags.multi_output
-        return {"y_numeric": True, "multi_output": multi}
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = get_tags(self._estimator()).target_tags.multi_output
-        return tags
-
-    def _default_estimator(self):
-        return HistGradientBoostingRegressor()
-
-    def _default_reweighter(self, seed):
-        return MetaReweightRegressor(random_state=seed)
-
-    def _check_targets(self, y):
-        """Numeric targets (``validate_data`` checked them)."""
-
-    @staticmethod
-    def _enough_targets(y_part, y):
-        """Whether a fold's training targets vary (the reweighter needs it)."""
-        return len(y_part) >= 2 and bool(np.ptp(y_part, axis=0).any())
-
-    @staticmethod
-    def _held_view(reweighter, X_held):
-        """Nothing of the fold reweighter: the check scores the given targets."""
-        return None
-
-    @staticmethod
-    def _held_scores(predictions, y_held, views, sample_weight, class_weight, y_trusted, y):
-        """Per way, minus each held-back row's absolute error on its given
-        target (averaged over outputs); the rows' ``sample_weight``."""
-        right = {}
-        for way, p in predictions.items():
-            error = np.abs(p - y_held)
-            right[way] = -(error.reshape(len(y_held), -1).mean(axis=1))
-        weight = np.ones(len(y_held)) if sample_weight is None else sample_weight
-        return right, weight, "absolute error"
