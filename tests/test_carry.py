@@ -28,7 +28,6 @@ from sk_l2rw import (
     ReweightedRegressor,
 )
 from sk_l2rw._confident import confident_issues
-from sk_l2rw._posterior import noise_transition, true_label_posterior
 from sk_l2rw.datasets import make_corrupted_targets, make_noisy_labels, split_trusted
 from sk_l2rw.model_selection import TrustedStratifiedKFold, trusted_scorer
 
@@ -154,33 +153,6 @@ def test_the_check_against_a_hand_computation(noisy, class_weight):
     best = max(check["differences"], key=check["differences"].get)
     ahead = check["differences"][best] > check["standard_errors"][best]
     assert clf.carry_ == (best if ahead else "none")
-
-
-def test_the_posterior_scores_true_accuracy_where_the_given_labels_shrink_it():
-    """With probabilities that know the true labels, the posterior is the
-    true label and a prediction's score its true accuracy; on the given
-    labels (30 % binary uniform flips) two models' difference shrinks by
-    about 1 - 2 x 0.3 and a model that copies the noise scores best."""
-    rng = np.random.RandomState(0)
-    true = rng.randint(2, size=4000)
-    given = np.where(rng.rand(4000) < 0.3, 1 - true, true)
-    post = true_label_posterior(np.eye(2)[true], given)
-    np.testing.assert_allclose(post, np.eye(2)[true])
-    good = np.where(rng.rand(4000) < 0.9, true, 1 - true)
-    fair = np.where(rng.rand(4000) < 0.7, true, 1 - true)
-
-    def score(p, on):
-        return post[np.arange(4000), p].mean() if on is None else (p == on).mean()
-
-    true_gap = (good == true).mean() - (fair == true).mean()
-    assert score(good, None) - score(fair, None) == pytest.approx(true_gap)
-    given_gap = score(good, given) - score(fair, given)
-    assert given_gap == pytest.approx(0.4 * true_gap, abs=0.03)
-    assert score(given, given) == 1.0 and score(given, None) == pytest.approx(0.7, abs=0.02)
-    # The noise, counted from the same rows: the flips' shares per true class.
-    T = noise_transition(np.eye(2)[true], given)
-    np.testing.assert_allclose(T, [[0.7, 0.3], [0.3, 0.7]], atol=0.03)
-    np.testing.assert_allclose(T.sum(axis=1), 1.0)
 
 
 def test_the_check_scores_given_labels_for_a_reweighter_without_probabilities(noisy):
@@ -366,6 +338,7 @@ def test_regressor_ways_and_check(corrupted):
     auto = ReweightedRegressor(Ridge(), **kw).fit(X, y_bad, clean_mask=trusted)
     check = auto.carry_check_
     assert set(check["scores"]) == {"none", "weights", "upweight"}
+    assert check["score"] == "absolute error"
     # "none" by hand: minus the absolute error on the given targets, weight 1.
     rng = check_random_state(0)
     rng.randint(np.iinfo(np.int32).max)
