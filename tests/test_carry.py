@@ -120,6 +120,7 @@ def test_the_check_against_a_hand_computation(noisy, class_weight):
     clf = ReweightedClassifier(
         LogisticRegression(),
         reweighter=MetaReweightClassifier(**TINY, class_weight=class_weight),
+        check_score="posterior",
         random_state=0,
     ).fit(X, y, clean_mask=trusted)
     check = clf.carry_check_
@@ -168,9 +169,13 @@ def test_the_check_scores_given_labels_for_a_reweighter_without_probabilities(no
             self.label_quality_ = np.ones(len(y))
             return self
 
-    clf = ReweightedClassifier(LogisticRegression(), reweighter=NoProba(), random_state=0)
+    clf = ReweightedClassifier(
+        LogisticRegression(), reweighter=NoProba(), check_score="posterior", random_state=0
+    )
     check = clf.fit(X, y, clean_mask=trusted).carry_check_
     assert check["score"] == "given"
+    default = ReweightedClassifier(LogisticRegression(), random_state=0)
+    assert default.check_score == "given"
     rng = check_random_state(0)
     rng.randint(np.iinfo(np.int32).max)
     untrusted = np.flatnonzero(~trusted)

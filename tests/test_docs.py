@@ -107,3 +107,14 @@ def test_carry_table_is_what_the_saved_results_give():
     page = (ROOT / "docs" / "benchmarks" / "carry.md").read_text()
     assert "| heldout-hastie-oneway-30 |" in page
     assert page == module.assemble(None)
+
+
+def test_posterior_carry_table_is_what_the_saved_results_give():
+    module = _benchmark_module("carry")
+    page = (ROOT / "docs" / "benchmarks" / "carry_posterior.md").read_text()
+    module.CHECK_SCORE, module.RESULTS = "posterior", module.RESULTS_POSTERIOR
+    try:
+        assert "| carry-heldout3-wine-background-40 |" in page
+        assert page == module.assemble(None)
+    finally:
+        module.CHECK_SCORE, module.RESULTS = "given", module.RESULTS_POSTERIOR.parent / "carry"
