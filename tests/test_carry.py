@@ -56,6 +56,18 @@ def _carried(carry, noisy, **kwargs):
     return clf.fit(X, y, clean_mask=trusted)
 
 
+def _check_folds(trusted, random_state=0):
+    """The untrusted rows and each row's fold (-1 trusted) in the check of
+    ``ReweightedClassifier(random_state=random_state)``, as its fit draws them
+    (after the default reweighter's seed)."""
+    rng = check_random_state(random_state)
+    rng.randint(np.iinfo(np.int32).max)
+    untrusted = np.flatnonzero(~trusted)
+    fold = np.full(len(trusted), -1)
+    fold[untrusted] = rng.permutation(len(untrusted)) % 2
+    return untrusted, fold
+
+
 def _coef(model):
     return np.c_[model.coef_, model.intercept_]
 
@@ -125,11 +137,7 @@ def test_the_check_against_a_hand_computation(noisy, class_weight):
     ).fit(X, y, clean_mask=trusted)
     check = clf.carry_check_
     assert check["score"] == "posterior"
-    rng = check_random_state(0)
-    rng.randint(np.iinfo(np.int32).max)  # the default reweighter's seed
-    untrusted = np.flatnonzero(~trusted)
-    fold = np.full(len(y), -1)
-    fold[untrusted] = rng.permutation(len(untrusted)) % 2
+    untrusted, fold = _check_folds(trusted)
     counts = np.bincount(y, minlength=3)
     factor = {
         None: np.ones(3),
@@ -176,11 +184,7 @@ def test_the_check_scores_given_labels_for_a_reweighter_without_probabilities(no
     assert check["score"] == "given"
     default = ReweightedClassifier(LogisticRegression(), random_state=0)
     assert default.check_score == "given"
-    rng = check_random_state(0)
-    rng.randint(np.iinfo(np.int32).max)
-    untrusted = np.flatnonzero(~trusted)
-    fold = np.full(len(y), -1)
-    fold[untrusted] = rng.permutation(len(untrusted)) % 2
+    untrusted, fold = _check_folds(trusted)
     right = np.concatenate(
         [
             LogisticRegression().fit(X[fold != k], y[fold != k]).predict(X[fold == k])
@@ -345,11 +349,7 @@ def test_regressor_ways_and_check(corrupted):
     assert set(check["scores"]) == {"none", "weights", "upweight"}
     assert check["score"] == "absolute error"
     # "none" by hand: minus the absolute error on the given targets, weight 1.
-    rng = check_random_state(0)
-    rng.randint(np.iinfo(np.int32).max)
-    untrusted = np.flatnonzero(~trusted)
-    fold = np.full(len(y), -1)
-    fold[untrusted] = rng.permutation(len(untrusted)) % 2
+    untrusted, fold = _check_folds(trusted)
     errors = np.concatenate(
         [
             np.abs(
