@@ -41,7 +41,12 @@ or a shifted subgroup (``shift``, a region of the feature space); 20 trusted
 rows drawn at random from the training rows, with their true targets.
 Held out (``heldout-*``, added after the regressor's defaults were chosen on
 the others): ``make_friedman2`` with a 30 % shifted subgroup and
-``make_friedman3`` with 30 % outliers.
+``make_friedman3`` with 30 % outliers. Held out of the warm-up choice made
+after issue 18 (``heldout2-*``, added before any result of it): real tables
+with categorical columns (one-hot), read from the CSVs that plotnine and
+palmerpenguins bundle -- the log10 price of 3,000 diamonds drawn per seed
+with 30 % outliers or a 30 % shifted subgroup, and the body mass of the 333
+complete penguins with a 20 % shifted subgroup.
 Metric: RMSE on the clean test targets (lower is better); per-row scores:
 AUROC of ``target_quality_`` and ``example_weights_`` separating correct from
 corrupted rows among the untrusted training rows.
@@ -75,6 +80,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scenarios import _bundled_frame  # noqa: E402
 from quality import paired_stats  # noqa: E402
 
 from sk_l2rw import MLP, MetaReweightRegressor  # noqa: E402
@@ -120,13 +126,39 @@ def scenarios():
     # Held out: added after the regressor's defaults were chosen on the above.
     out["heldout-friedman2-shift-30"] = dict(data="friedman2", kind="shift", rate=0.3)
     out["heldout-friedman3-outlier-30"] = dict(data="friedman3", kind="outlier", rate=0.3)
+    # Held out of the warm-up choice after issue 18 (added before any result
+    # of it): real tables with categorical columns, bundled in packages.
+    out["heldout2-diamonds-outlier-30"] = dict(data="diamonds", kind="outlier", rate=0.3)
+    out["heldout2-diamonds-shift-30"] = dict(data="diamonds", kind="shift", rate=0.3)
+    out["heldout2-penguins-shift-20"] = dict(data="penguins", kind="shift", rate=0.2)
     return out
+
+
+def _bundled(name, seed):
+    """``X, y`` of a real table, categorical columns one-hot: diamonds (a
+    3,000-row random subset per seed; the target log10 of the price) or
+    penguins (the 333 complete rows; the target the body mass in kg)."""
+    import pandas as pd
+
+    df = _bundled_frame(name)
+    if name == "diamonds":
+        df = df.sample(n=3000, random_state=seed)
+        y = np.log10(df.pop("price").to_numpy(dtype=float))
+        categorical = ["cut", "color", "clarity"]
+    else:
+        df = df.dropna()
+        y = df.pop("body_mass_g").to_numpy(dtype=float) / 1000
+        categorical = ["species", "island", "sex"]
+    X = pd.get_dummies(df, columns=categorical, dtype=float).to_numpy(dtype=float)
+    return X, y
 
 
 def scenario_data(spec, seed):
     """``X_tr, y_tr, y_fit, trusted, corrupted, X_te, y_te`` of one seed."""
     if spec["data"] == "diabetes":
         X, y = load_diabetes(return_X_y=True)
+    elif spec["data"] in ("diamonds", "penguins"):
+        X, y = _bundled(spec["data"], seed)
     elif spec["data"] == "friedman2":
         X, y = make_friedman2(n_samples=2000, noise=20.0, random_state=seed)
     elif spec["data"] == "friedman3":
