@@ -12,7 +12,9 @@ seeds as ``quality_regression.py``'s ``l2rw``. Variants:
   default); ``q2`` / ``q3``: 2 and 3 times;
 - ``allrec``: the record over warm-up and meta epochs (default: meta only);
 - ``w.2r.3``: 20 % warm-up, 30 % refinement epochs (default 35 % / 50 %);
-- ``squared``: ``loss="squared_error"`` (default ``"huber"``).
+- ``squared``: ``loss="squared_error"`` (default ``"huber"``);
+- ``w<k>``: ``warmup_epochs=k`` (after issue 18: the default ``"auto"`` is 0
+  for the regressor; ``w17`` is the earlier default, the classifier's).
 
 Usage::
 
@@ -21,7 +23,8 @@ Usage::
 
 It prints, per scenario, the mean RMSE of each variant and of the best
 non-oracle baseline saved by ``quality_regression.py``, then each variant's
-geometric mean ratio to that baseline.
+geometric mean ratio to that baseline and how many scenarios it meets by
+issue 18's paired rule (as ``quality_regression.py``'s page).
 """
 
 import argparse
@@ -35,6 +38,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_regression as qr  # noqa: E402
+from quality import paired_stats  # noqa: E402
 
 from sk_l2rw import MetaReweightRegressor, MetaReweightRegressorNet  # noqa: E402
 from sk_l2rw._net import trusted_keep  # noqa: E402
@@ -71,6 +75,7 @@ VARIANTS = {
     "q-w.2r.3": (PHASES, False, _q_keep),
     "squared-q": ({"loss": "squared_error"}, False, _q_keep),
     "squared-mad3-allrec": ({"loss": "squared_error"}, True, _mad_keep(3)),
+    **{f"w{k}": ({"warmup_epochs": k}, False, _q_keep) for k in (0, 1, 2, 3, 5, 8, 17)},
 }
 
 
@@ -105,26 +110,36 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
     ratios = {v: [] for v in variants}
+    met = {v: [] for v in variants}
     print("| scenario | best baseline | " + " | ".join(variants) + " |")
     print("|---" * (len(variants) + 2) + "|")
     for name in names:
-        means = {
-            v: np.mean([score(specs[name], s, *VARIANTS[v]) for s in range(args.seeds)])
-            for v in variants
+        rmses = {
+            v: [score(specs[name], s, *VARIANTS[v]) for s in range(args.seeds)] for v in variants
         }
+        means = {v: np.mean(r) for v, r in rmses.items()}
         path = qr.RESULTS / f"{name}.json"
         best = None
         if path.exists():
-            best = qr.best_baseline(json.loads(path.read_text())["runs"])
+            runs = json.loads(path.read_text())["runs"]
+            best = qr.best_baseline(runs)
+            baseline = [run["rmse"][best[0]] for run in runs[: args.seeds]]
             for v, m in means.items():
                 ratios[v].append(m / best[1])
+                mean, se = paired_stats(np.subtract(rmses[v], baseline))
+                met[v].append("win" if mean < 0 else "tie" if mean <= se else "lost")
         cell = "—" if best is None else f"{best[1]:.3f} ({best[0]})"
         print(f"| {name} | {cell} | " + " | ".join(f"{m:.3f}" for m in means.values()) + " |")
     for v, r in ratios.items():
         if r:
             geo = float(np.exp(np.mean(np.log(r))))
             wins = sum(x <= 1 for x in r)
-            print(f"{v}: geometric mean RMSE / best baseline {geo:.3f}, at most it in {wins}")
+            counts = {k: met[v].count(k) for k in ("win", "tie")}
+            print(
+                f"{v}: geometric mean RMSE / best baseline {geo:.3f}, at most it in {wins}; "
+                f"met {counts['win'] + counts['tie']} of {len(r)} "
+                f"({counts['win']} wins, {counts['tie']} ties)"
+            )
 
 
 if __name__ == "__main__":

@@ -41,9 +41,15 @@ y_fit = np.where(trusted, y_train, y_bad)  # trusted rows keep their true target
 corrupted &= ~trusted
 
 # %%
-# Three fits, same network and budget for the two networks
-# ---------------------------------------------------------
-reg = MetaReweightRegressor(random_state=0).fit(X_train, y_fit, clean_mask=trusted)
+# Four fits, same network and budget for the networks
+# ---------------------------------------------------
+# The corruption here is gross outliers and no shifted subgroup: 17 plain
+# warm-up epochs before the meta epochs help then. The regressor's default is
+# no warm-up, which is better when a subgroup's targets are shifted (the user
+# guide has the benchmark's figures); both are fitted.
+reg = MetaReweightRegressor(warmup_epochs=17, random_state=0)
+reg.fit(X_train, y_fit, clean_mask=trusted)
+default = MetaReweightRegressor(random_state=0).fit(X_train, y_fit, clean_mask=trusted)
 
 torch.manual_seed(0)
 mean, std = y_fit.mean(), y_fit.std()
@@ -70,6 +76,7 @@ results = {
     ),
     "HuberRegressor": rmse(huber.predict(X_test)),
     "MetaReweightRegressor": rmse(reg.predict(X_test)),
+    "  its defaults (no warm-up)": rmse(default.predict(X_test)),
 }
 print(f"{'method':<32}test RMSE (clean targets)")
 for name, value in results.items():

@@ -275,6 +275,9 @@ class MetaReweightBase(BaseEstimator):
     # Whether the per-row record is averaged with the selection round's
     # out-of-fold record (measured for classification only).
     _blend_out_of_fold = False
+    # The share of max_epochs (of at most AUTO_MIN_EPOCHS) that
+    # warmup_epochs="auto" stands for, per task.
+    _auto_warmup_share = _AUTO_WARMUP_SHARE
     # The fallbacks a task offers, and the one ``fallback="auto"`` stands for.
     _fallbacks = (None, "plain")
     _auto_fallback = None
@@ -307,8 +310,10 @@ class MetaReweightBase(BaseEstimator):
         """Warm-up and refinement epochs of a ``fit`` of ``n`` epochs."""
         auto_w, auto_r = self.warmup_epochs == "auto", self.refine_epochs == "auto"
         # The warm-up's passes over noisy labels are capped at what 50 epochs
-        # give (17): a longer budget goes to meta and refinement epochs.
-        warmup = int(_AUTO_WARMUP_SHARE * min(n, AUTO_MIN_EPOCHS)) if auto_w else self.warmup_epochs
+        # give (17 for the classifier): a longer budget goes to meta and
+        # refinement epochs.
+        share = self._auto_warmup_share
+        warmup = int(share * min(n, AUTO_MIN_EPOCHS)) if auto_w else self.warmup_epochs
         refine = int(_AUTO_REFINE_SHARE * n) if auto_r else self.refine_epochs
         if warm:
             warmup = 0  # a warm-started fit continues: no warm-up
