@@ -113,8 +113,9 @@ _GENERATED = {
 def _bundled_frame(name):
     """A real table with categorical columns, from the CSV a package bundles
     (read without importing the package): ``"diamonds"`` (plotnine, 53,940
-    rows), ``"penguins"`` (palmerpenguins, 344 rows) or ``"fair"``
-    (statsmodels' extramarital-affairs survey, 6,366 rows)."""
+    rows), ``"txhousing"`` and ``"mpg"`` (plotnine, 8,602 and 234 rows),
+    ``"penguins"`` (palmerpenguins, 344 rows) or ``"fair"`` (statsmodels'
+    extramarital-affairs survey, 6,366 rows)."""
     import importlib.util
     import os
 
@@ -122,6 +123,8 @@ def _bundled_frame(name):
 
     package, file = {
         "diamonds": ("plotnine", ("data", "diamonds.csv")),
+        "txhousing": ("plotnine", ("data", "txhousing.csv")),
+        "mpg": ("plotnine", ("data", "mpg.csv")),
         "penguins": ("palmerpenguins", ("data", "penguins.csv")),
         "fair": ("statsmodels", ("datasets", "fair", "fair.csv")),
     }[name]

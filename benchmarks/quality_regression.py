@@ -48,7 +48,11 @@ after issue 18 (``heldout2-*``, added before any result of it): real tables
 with categorical columns (one-hot), read from the CSVs that plotnine and
 palmerpenguins bundle -- the log10 price of 3,000 diamonds drawn per seed
 with 30 % outliers or a 30 % shifted subgroup, and the body mass of the 333
-complete penguins with a 20 % shifted subgroup.
+complete penguins with a 20 % shifted subgroup. Held out of the record
+rule chosen after that (``heldout3-*``, added before any result of it): the
+log10 median house price of 3,000 Texas city-months with 20 % outliers or a
+30 % shifted subgroup, and the highway mileage of 234 cars with 30 %
+outliers.
 Metric: RMSE on the clean test targets (lower is better); per-row scores:
 AUROC of ``target_quality_`` and ``example_weights_`` separating correct from
 corrupted rows among the untrusted training rows.
@@ -127,12 +131,15 @@ GROUPS = {
     "dev": "development scenarios",
     "heldout": "held out (`heldout-*`: added after the earlier defaults were chosen)",
     "heldout2": "held out of the warm-up choice (`heldout2-*`: added before any result of it)",
+    "heldout3": "held out of the record rule (`heldout3-*`: added before any result of it)",
 }
 
 
 def group_of(scenario):
-    """The group of a scenario's name: ``"heldout2"``, ``"heldout"`` or ``"dev"``."""
-    return next((g for g in ("heldout2", "heldout") if scenario.startswith(g + "-")), "dev")
+    """The group of a scenario's name: a ``"heldout*"`` prefix or ``"dev"``."""
+    return next(
+        (g for g in ("heldout3", "heldout2", "heldout") if scenario.startswith(g + "-")), "dev"
+    )
 
 
 def scenarios():
@@ -151,13 +158,22 @@ def scenarios():
     out["heldout2-diamonds-outlier-30"] = dict(data="diamonds", kind="outlier", rate=0.3)
     out["heldout2-diamonds-shift-30"] = dict(data="diamonds", kind="shift", rate=0.3)
     out["heldout2-penguins-shift-20"] = dict(data="penguins", kind="shift", rate=0.2)
+    # Held out of the record rule after the warm-up choice (added before any
+    # result of it): two more bundled tables.
+    out["heldout3-txhousing-outlier-20"] = dict(data="txhousing", kind="outlier", rate=0.2)
+    out["heldout3-txhousing-shift-30"] = dict(data="txhousing", kind="shift", rate=0.3)
+    out["heldout3-mpg-outlier-30"] = dict(data="mpg", kind="outlier", rate=0.3)
     return out
 
 
 def _bundled(name, seed):
     """``X, y`` of a real table, categorical columns one-hot: diamonds (a
-    3,000-row random subset per seed; the target log10 of the price) or
-    penguins (the 333 complete rows; the target the body mass in kg)."""
+    3,000-row random subset per seed; the target log10 of the price),
+    penguins (the 333 complete rows; the target the body mass in kg),
+    txhousing (Texas housing sales by city and month: a 3,000-row subset of
+    the complete rows per seed; the target log10 of the median price, from
+    the city, year, month, sales, listings and inventory) or mpg (234 cars;
+    the target the highway miles per gallon, without the city figure)."""
     import pandas as pd
 
     df = _bundled_frame(name)
@@ -165,6 +181,14 @@ def _bundled(name, seed):
         df = df.sample(n=3000, random_state=seed)
         y = np.log10(df.pop("price").to_numpy(dtype=float))
         categorical = ["cut", "color", "clarity"]
+    elif name == "txhousing":
+        df = df.drop(columns=["volume", "date"]).dropna().sample(n=3000, random_state=seed)
+        y = np.log10(df.pop("median").to_numpy(dtype=float))
+        categorical = ["city"]
+    elif name == "mpg":
+        df = df.drop(columns=["model", "cty"])
+        y = df.pop("hwy").to_numpy(dtype=float)
+        categorical = ["manufacturer", "trans", "drv", "fl", "class"]
     else:
         df = df.dropna()
         y = df.pop("body_mass_g").to_numpy(dtype=float) / 1000
@@ -177,7 +201,7 @@ def scenario_data(spec, seed):
     """``X_tr, y_tr, y_fit, trusted, corrupted, X_te, y_te`` of one seed."""
     if spec["data"] == "diabetes":
         X, y = load_diabetes(return_X_y=True)
-    elif spec["data"] in ("diamonds", "penguins"):
+    elif spec["data"] in ("diamonds", "penguins", "txhousing", "mpg"):
         X, y = _bundled(spec["data"], seed)
     elif spec["data"] == "friedman2":
         X, y = make_friedman2(n_samples=2000, noise=20.0, random_state=seed)
