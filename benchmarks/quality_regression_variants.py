@@ -13,6 +13,9 @@ seeds as ``quality_regression.py``'s ``l2rw``. Variants:
 - ``allrec``: the record over warm-up and meta epochs (default: meta only);
 - ``w.2r.3``: 20 % warm-up, 30 % refinement epochs (default 35 % / 50 %);
 - ``squared``: ``loss="squared_error"`` (default ``"huber"``);
+- ``late-half`` / ``skip5``: the record over the second half of the meta
+  epochs only, or without the first 5 (with no warm-up, the early meta
+  epochs' residuals are a random start's);
 - ``w<k>``: ``warmup_epochs=k`` (after issue 18: the default ``"auto"`` is 0
   for the regressor; ``w17`` is the earlier default, the classifier's).
 
@@ -63,6 +66,23 @@ def _q_factor(factor):
 
 
 PHASES = {"warmup_epochs": 10, "refine_epochs": 15}  # of the default 50 epochs
+
+
+def _late_records(skip):
+    """A ``_records`` rule: the meta epochs after the first ``skip(n_meta)`` of them."""
+
+    plain = MetaReweightRegressorNet._records
+
+    def records(net, phase):
+        if phase != "meta":
+            return plain(net, phase)
+        meta_epoch = len(net.history) - 1 - net.first_epoch_ - net.warmup_epochs
+        n_meta = net.max_epochs - net.warmup_epochs - net.refine_epochs
+        return meta_epoch >= min(skip(n_meta), n_meta - 1)
+
+    return records
+
+
 # name: (estimator parameters, record the warm-up too, keep rule)
 VARIANTS = {
     "q (default)": ({}, False, _q_keep),
@@ -76,18 +96,22 @@ VARIANTS = {
     "squared-q": ({"loss": "squared_error"}, False, _q_keep),
     "squared-mad3-allrec": ({"loss": "squared_error"}, True, _mad_keep(3)),
     **{f"w{k}": ({"warmup_epochs": k}, False, _q_keep) for k in (0, 1, 2, 3, 5, 8, 17)},
+    "late-half": ({}, False, _q_keep, _late_records(lambda n: n // 2)),
+    "skip5": ({}, False, _q_keep, _late_records(lambda n: 5)),
 }
 
 
-def score(spec, seed, params, record_warmup, keep):
+def score(spec, seed, params, record_warmup, keep, records=None):
     X_tr, _, y_fit, trusted, _, X_te, y_te = qr.scenario_data(spec, seed)
-    saved = MetaReweightRegressorNet._record_warmup, MetaReweightRegressorNet._keep
-    MetaReweightRegressorNet._record_warmup, MetaReweightRegressorNet._keep = record_warmup, keep
+    net = MetaReweightRegressorNet
+    saved = net._record_warmup, net._keep, net._records
+    net._record_warmup, net._keep = record_warmup, keep
+    net._records = net._records if records is None else records
     try:
         model = MetaReweightRegressor(random_state=seed, **params)
         model.fit(X_tr, y_fit, clean_mask=trusted)
     finally:
-        MetaReweightRegressorNet._record_warmup, MetaReweightRegressorNet._keep = saved
+        net._record_warmup, net._keep, net._records = saved
     return qr.rmse(model.predict(X_te), y_te)
 
 

@@ -150,8 +150,9 @@ class _PhasedMetaNet:
     _record_warmup = True
 
     def _records(self, phase):
-        """Whether a plain step of ``phase`` adds to the per-row record."""
-        return phase == "fallback" or (phase == "warmup" and self._record_warmup)
+        """Whether a step of ``phase`` adds to the per-row record (every meta
+        step does; of the plain phases, as ``_record_warmup`` says)."""
+        return phase in ("meta", "fallback") or (phase == "warmup" and self._record_warmup)
 
     # Where the net is in the estimator's fit, for messages ("" for the final fit).
     stage_ = ""
@@ -422,7 +423,8 @@ class _PhasedMetaNet:
         for key, value in zip(_BATCH_KEYS, stats):
             self.history.record_batch(key, value)
         self.all_zero_batches_ += stats[1] == 0
-        self.margin_sums_[rows] += self._row_record(step.logits, y).cpu().numpy()
+        if self._records("meta"):
+            self.margin_sums_[rows] += self._row_record(step.logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": step.logits}
 
     def _plain_step(self, x, y, rows, row_losses=None):
@@ -475,7 +477,7 @@ class _PhasedMetaNet:
         if self.phase_ == "meta":
             self.history.record("all_zero_batches", self.all_zero_batches_)
             self.weight_epochs_ += 1
-        if self.phase_ == "meta" or self._records(self.phase_):
+        if self._records(self.phase_):
             self.margin_epochs_ += 1
         self.all_zero_batches_ = 0
         self.epoch_start_sums_ = None
