@@ -150,6 +150,18 @@ class _GoldCorrectedLoss(torch.nn.Module):
         return torch.where(trusted, ce, corrected).mean()
 
 
+def corruption_matrix(proba, y_trusted, n_classes):
+    """GLC's ``C``: row ``i`` is the mean of ``proba`` (a model's class
+    probabilities on the trusted rows) over the trusted rows of class ``i``
+    (encoded ``y_trusted``); the identity row for a class with none."""
+    C = np.eye(n_classes)
+    for c in range(n_classes):
+        rows = y_trusted == c
+        if rows.any():
+            C[c] = proba[rows].mean(axis=0)
+    return C
+
+
 class GoldLossCorrection(PlainNet):
     """Gold Loss Correction (Hendrycks, Mazeika, Wilson, Gimpel, NeurIPS 2018).
 
@@ -185,12 +197,7 @@ class GoldLossCorrection(PlainNet):
             first = PlainNet(**params).fit(X[~trusted], np.asarray(y)[~trusted])
         if not np.array_equal(first.classes_, self.classes_):
             raise ValueError("first was fitted to other classes")
-        proba = first.predict_proba(X[trusted])
-        C = np.eye(n_classes)
-        for c in range(n_classes):
-            rows = y_enc[trusted] == c
-            if rows.any():
-                C[c] = proba[rows].mean(axis=0)
+        C = corruption_matrix(first.predict_proba(X[trusted]), y_enc[trusted], n_classes)
         self.corruption_matrix_ = C
         target = (y_enc + n_classes * trusted).astype(np.int64)
         with torch.random.fork_rng(devices=[]):

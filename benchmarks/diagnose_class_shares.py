@@ -32,7 +32,7 @@ from scipy.optimize import nnls
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
-from _baselines import PlainNet  # noqa: E402
+from _baselines import PlainNet, corruption_matrix  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402
 
@@ -63,12 +63,7 @@ def run_seed(spec, seed):
     k = len(classes)
     first = PlainNet(max_epochs=spec["epochs"], random_state=seed)
     first.fit(X_tr[~trusted], y_fit[~trusted])
-    proba = first.predict_proba(X_tr[trusted])
-    C = np.eye(k)
-    for c in range(k):
-        rows = y_enc[trusted] == c
-        if rows.any():
-            C[c] = proba[rows].mean(axis=0)
+    C = corruption_matrix(first.predict_proba(X_tr[trusted]), y_enc[trusted], k)
     given = np.bincount(y_enc, minlength=k) / len(y_enc)
     trusted_shares = np.bincount(y_enc[trusted], minlength=k) / trusted.sum()
     pi = true_shares(C, given)
