@@ -710,6 +710,18 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
     # it weight 0, tell it apart (quality_regression benchmark, user guide).
     _record_warmup = False
 
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X, y, **kwargs)
+        self.trusted_record_sums_ = np.zeros(len(self.trusted_y_))
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        if self._records(self.phase_) and not len(self.trusted_rows_):
+            # The trusted rows are not trained on: their record is taken at the
+            # end of the epochs the training rows' record spans.
+            out = self.eval_output(self.trusted_X_)
+            self.trusted_record_sums_ += self._row_record(out, self.trusted_y_).cpu().numpy()
+        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
+
     def _keep(self, records):
         residuals = -records
         rows = self.trusted_rows_
@@ -718,9 +730,13 @@ class MetaReweightRegressorNet(_PhasedMetaNet, NeuralNetRegressor):
         if len(rows):
             return trusted_keep(residuals, residuals[rows])
         # The trusted rows are not trained on (train_on_clean=False, or a warm
-        # start keeping an earlier trusted set): their residuals now instead.
-        out = self.eval_output(self.trusted_X_)
-        trusted = -self._row_record(out, self.trusted_y_).cpu().numpy()
+        # start keeping an earlier trusted set): their residuals over the same
+        # epochs (at each epoch's end), or now when no epoch has a record.
+        if self.margin_epochs_:
+            trusted = -self.trusted_record_sums_ / self.margin_epochs_
+        else:
+            out = self.eval_output(self.trusted_X_)
+            trusted = -self._row_record(out, self.trusted_y_).cpu().numpy()
         if self.trusted_w_ is not None:
             trusted = trusted[self.trusted_w_.cpu().numpy() > 0]
         return trusted_keep(residuals, trusted)
