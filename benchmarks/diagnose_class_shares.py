@@ -20,14 +20,11 @@ Usage::
         --scenarios risk-synth2-oneway-40,cw-digits-pair-30
 """
 
-import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy.optimize import nnls
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -78,13 +75,7 @@ def run_seed(spec, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenarios", required=True, help="comma-separated quality scenarios")
-    parser.add_argument("--seeds", type=int, default=3)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore", category=UserWarning)
-    specs = quality.scenarios()
+    args, specs = quality.scenario_cli(__doc__, argv, seeds=3)
     for name in args.scenarios.split(","):
         saved = json.loads((quality.RESULTS / f"{name}.json").read_text())["runs"]
         accs = []

@@ -24,14 +24,11 @@ Usage::
     python benchmarks/diagnose_plain_kind.py --scenarios risk-moons-uniform-30 --seeds 5
 """
 
-import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
@@ -88,13 +85,7 @@ def run_seed(spec, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenarios", required=True, help="comma-separated quality scenarios")
-    parser.add_argument("--seeds", type=int, default=5)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore", category=UserWarning)
-    specs = quality.scenarios()
+    args, specs = quality.scenario_cli(__doc__, argv, seeds=5)
     for name in args.scenarios.split(","):
         result = json.loads((quality.RESULTS / f"{name}.json").read_text())
         runs = result["runs"][: args.seeds]

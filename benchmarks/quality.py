@@ -718,6 +718,19 @@ def _summary(results):
     return lines + [""]
 
 
+def scenario_cli(doc, argv, seeds):
+    """``(args, specs)`` of a diagnostic script over quality scenarios: its
+    ``--scenarios`` (required) and ``--seeds`` (default ``seeds``), with one
+    torch thread and UserWarnings silenced, as every benchmark here runs."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--scenarios", required=True, help="comma-separated quality scenarios")
+    parser.add_argument("--seeds", type=int, default=seeds)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    return args, scenarios()
+
+
 def paired_stats(diff):
     """Mean and standard error over seeds of per-seed differences ``diff``."""
     diff = np.asarray(diff, dtype=float)
