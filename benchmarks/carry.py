@@ -78,9 +78,9 @@ ESTIMATORS = {  # the cached classes fit as their parents do
     "trees": lambda seed: CachedTrees(random_state=seed),
     "logistic": lambda seed: CachedLogistic(max_iter=2000),
 }
-# The check's rule (``--check-score``); "posterior" results go to RESULTS_POSTERIOR.
+# The check's rule (``--check-score``) and where each rule's results go.
 CHECK_SCORE = "given"
-RESULTS_POSTERIOR = Path(__file__).parent / "results" / "carry-posterior"
+RESULTS_BY_SCORE = {"given": RESULTS, "posterior": RESULTS.parent / "carry-posterior"}
 CACHE = None  # a directory for the reweighter and estimator fits (``--cache``), or None
 
 
@@ -272,11 +272,11 @@ def run_seed(spec, seed, estimator_name, saved=None):
 
 def run(names, seeds, estimators, fixed_from=None):
     specs = noise_scenarios()
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    RESULTS_BY_SCORE[CHECK_SCORE].mkdir(parents=True, exist_ok=True)
     for name in names:
         for seed in range(seeds):  # a seed's estimators share the cached reweighter fits
             for est in estimators:
-                path = RESULTS / f"{name}--{est}.json"
+                path = RESULTS_BY_SCORE[CHECK_SCORE] / f"{name}--{est}.json"
                 done = json.loads(path.read_text()) if path.exists() else {}
                 if str(seed) in done:
                     continue
@@ -327,7 +327,7 @@ def assemble(out):
                 group = spec["group"] if spec["group"] in HELD_GROUPS else None
                 if (group or "development") != held:
                     continue
-                path = RESULTS / f"{name}--{est}.json"
+                path = RESULTS_BY_SCORE[CHECK_SCORE] / f"{name}--{est}.json"
                 if not path.exists():
                     continue
                 rows = list(json.loads(path.read_text()).values())
@@ -416,10 +416,8 @@ def main(argv=None):
         "--fill-cache", action="store_true", help="only fit the reweighters, into --cache"
     )
     args = parser.parse_args(argv)
-    global CHECK_SCORE, RESULTS
+    global CHECK_SCORE
     CHECK_SCORE = args.check_score
-    if CHECK_SCORE == "posterior":
-        RESULTS = RESULTS_POSTERIOR
     if args.fill_cache and not args.cache:
         parser.error("--fill-cache needs --cache")
     global CACHE

@@ -224,7 +224,7 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
         given = np.searchsorted(classes, y_held)
         factor = self._class_factors(class_weight, y_trusted, y)
         weight = np.ones(len(y_held)) if sample_weight is None else sample_weight
-        if self.check_score == "given" or any(view is None for view in views):
+        if any(view is None for view in views):  # check_score="given", or no predict_proba
             right = {way: (p == y_held).astype(np.float64) for way, p in predictions.items()}
             return right, factor[given] * weight, "given"
         post = true_label_posterior(np.concatenate(views), given, weight)
