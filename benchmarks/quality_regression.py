@@ -136,10 +136,8 @@ GROUPS = {
 
 
 def group_of(scenario):
-    """The group of a scenario's name: a ``"heldout*"`` prefix or ``"dev"``."""
-    return next(
-        (g for g in ("heldout3", "heldout2", "heldout") if scenario.startswith(g + "-")), "dev"
-    )
+    """The group of a scenario's name: its ``"heldout*-"`` prefix, or ``"dev"``."""
+    return next((g for g in GROUPS if scenario.startswith(g + "-")), "dev")
 
 
 def scenarios():
@@ -166,6 +164,10 @@ def scenarios():
     return out
 
 
+# The real tables of the held-out scenarios (:func:`_bundled`).
+BUNDLED = ("diamonds", "penguins", "txhousing", "mpg")
+
+
 def _bundled(name, seed):
     """``X, y`` of a real table, categorical columns one-hot: diamonds (a
     3,000-row random subset per seed; the target log10 of the price),
@@ -189,7 +191,7 @@ def _bundled(name, seed):
         df = df.drop(columns=["model", "cty"])
         y = df.pop("hwy").to_numpy(dtype=float)
         categorical = ["manufacturer", "trans", "drv", "fl", "class"]
-    else:
+    else:  # penguins
         df = df.dropna()
         y = df.pop("body_mass_g").to_numpy(dtype=float) / 1000
         categorical = ["species", "island", "sex"]
@@ -201,7 +203,7 @@ def scenario_data(spec, seed):
     """``X_tr, y_tr, y_fit, trusted, corrupted, X_te, y_te`` of one seed."""
     if spec["data"] == "diabetes":
         X, y = load_diabetes(return_X_y=True)
-    elif spec["data"] in ("diamonds", "penguins", "txhousing", "mpg"):
+    elif spec["data"] in BUNDLED:
         X, y = _bundled(spec["data"], seed)
     elif spec["data"] == "friedman2":
         X, y = make_friedman2(n_samples=2000, noise=20.0, random_state=seed)
@@ -438,6 +440,12 @@ def _paired(runs, method, other):
     return paired_stats([r["rmse"][method] - r["rmse"][other] for r in runs])
 
 
+def verdict(mean, se):
+    """Issue 18's rule on a mean paired RMSE difference to the best baseline
+    and its standard error: ``"win"``, ``"tie"`` or ``"lost"``."""
+    return "win" if mean < 0 else "tie" if mean <= se else "lost"
+
+
 def _check(rows, method):
     """Issue 18's rule for ``method`` over ``rows`` of ``(scenario, best baseline, runs)``."""
     wins, ties, lost, harmed, ratios = [], [], [], [], []
@@ -445,7 +453,7 @@ def _check(rows, method):
         ratios.append(_mean_std(runs, "rmse", method)[0] / _mean_std(runs, "rmse", best)[0])
         mean, se = _paired(runs, method, best)
         cell = f"{scenario} ({best} {mean:+.3f}, SE {se:.3f})"
-        (wins if mean < 0 else ties if mean <= se else lost).append(cell)
+        {"win": wins, "tie": ties, "lost": lost}[verdict(mean, se)].append(cell)
         mean, se = _paired(runs, method, "plain")
         if mean > se:
             harmed.append(f"{scenario} ({mean:+.3f}, SE {se:.3f})")

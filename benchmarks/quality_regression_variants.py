@@ -151,7 +151,7 @@ def main(argv=None):
             for v, m in means.items():
                 ratios[v].append(m / best[1])
                 mean, se = paired_stats(np.subtract(rmses[v], baseline))
-                met[v].append("win" if mean < 0 else "tie" if mean <= se else "lost")
+                met[v].append(qr.verdict(mean, se))
         cell = "—" if best is None else f"{best[1]:.3f} ({best[0]})"
         print(f"| {name} | {cell} | " + " | ".join(f"{m:.3f}" for m in means.values()) + " |")
     for v, r in ratios.items():
