@@ -217,8 +217,9 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
         the row's expected factor; each row weighs its expected factor times
         its ``sample_weight``: the weighted mean is then the expected
         accuracy on the true labels, classes weighted as the reweighter weights
-        them. ``"given"`` (a reweighter without ``predict_proba``): right on
-        the given label, each row weighing its given class's factor.
+        them. ``"given"`` (``check_score="given"``, or a reweighter without
+        ``predict_proba``): right on the given label, each row weighing its
+        given class's factor.
         """
         classes = self.classes_
         given = np.searchsorted(classes, y_held)
