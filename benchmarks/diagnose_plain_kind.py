@@ -24,6 +24,7 @@ Usage::
     python benchmarks/diagnose_plain_kind.py --scenarios risk-moons-uniform-30 --seeds 5
 """
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -36,10 +37,10 @@ import quality  # noqa: E402
 from sk_l2rw import MetaReweightClassifier, _selection  # noqa: E402
 
 
-def _fit_keeping_nets(X, y, trusted, seed):
-    """The defaults' fit, with the round's reweighted nets and plain nets for C."""
-    folds, plains = [], []
-    fit_folds, fold_fitter = _selection.fit_folds, _selection._fold_fitter
+@contextlib.contextmanager
+def keeping_plain_nets(plains):
+    """Within it, every selection round appends its plain nets for C to ``plains``."""
+    fold_fitter = _selection._fold_fitter
 
     def keeping_fitter(*args):
         fit = fold_fitter(*args)
@@ -52,15 +53,28 @@ def _fit_keeping_nets(X, y, trusted, seed):
 
         return keeping
 
+    _selection._fold_fitter = keeping_fitter
+    try:
+        yield plains
+    finally:
+        _selection._fold_fitter = fold_fitter
+
+
+def _fit_keeping_nets(X, y, trusted, seed):
+    """The defaults' fit, with the round's reweighted nets and plain nets for C."""
+    folds, plains = [], []
+    fit_folds = _selection.fit_folds
+
     def keeping_folds(*args, **kwargs):
         folds.extend(fit_folds(*args, **kwargs))
         return folds
 
-    _selection.fit_folds, _selection._fold_fitter = keeping_folds, keeping_fitter
+    _selection.fit_folds = keeping_folds
     try:
-        clf = MetaReweightClassifier(random_state=seed).fit(X, y, clean_mask=trusted)
+        with keeping_plain_nets(plains):
+            clf = MetaReweightClassifier(random_state=seed).fit(X, y, clean_mask=trusted)
     finally:
-        _selection.fit_folds, _selection._fold_fitter = fit_folds, fold_fitter
+        _selection.fit_folds = fit_folds
     return clf, folds, plains
 
 

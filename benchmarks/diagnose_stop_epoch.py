@@ -39,6 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
 from _baselines import PlainNet  # noqa: E402
+from diagnose_plain_kind import keeping_plain_nets  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier, _selection  # noqa: E402
 from sk_l2rw._net import MetaReweightNet  # noqa: E402
@@ -94,25 +95,12 @@ def run_seed(spec, seed, guards):
     X_tr, _, y_fit, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
     X_tr = np.asarray(X_tr, dtype=np.float32)
     _CurveNet.test_X = np.asarray(X_te, dtype=np.float32)
-    plains, fold_fitter = [], _selection._fold_fitter
-
-    def keeping_fitter(*args):
-        fit = fold_fitter(*args)
-
-        def keeping(holdout, what, **params):
-            net = fit(holdout, what, **params)
-            if what == "plain net for C":
-                plains.append(net)
-            return net
-
-        return keeping
-
-    _selection._fold_fitter = keeping_fitter
+    plains = []
     try:
-        clf = _CurveClassifier(random_state=seed).fit(X_tr, y_fit, clean_mask=trusted)
+        with keeping_plain_nets(plains):
+            clf = _CurveClassifier(random_state=seed).fit(X_tr, y_fit, clean_mask=trusted)
     finally:
         _CurveNet.test_X = None
-        _selection._fold_fitter = fold_fitter
     folds = clf.folds_
     histories = (
         [f.history for f in folds]
