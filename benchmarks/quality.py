@@ -73,6 +73,12 @@ noise, 10 trusted rows per class) and ``heldout-penguins-pair-30`` (the 333
 complete rows of the Palmer penguins, island and sex one-hot, 30 % pair
 noise, 5 trusted rows per class).
 
+Held out of the selection round's stopping epoch and plain kind (issue 18),
+added before any result of either on them and reported apart
+(``heldout4-*``): ``make_moons`` with 20 % uniform noise, the ``fair`` survey
+with 30 % uniform noise, wine, the penguins and the 600-row digits subset
+with 30 % uniform noise.
+
 Converged imbalance check (``imb-synth-*-15ep``): the generated imbalance
 scenarios again with 15 epochs instead of 5. At 5 epochs every method still
 gains from more epochs (``proportion-2x`` > ``proportion``), so those
@@ -167,7 +173,7 @@ NOT_BASELINES = ("l2rw", "l2rw-exact", "oracle", *CLASS_WEIGHTS)
 # budget for every method, GLC as published); results without it are older.
 PROTOCOL = "issue-18"
 # Groups counted apart in the summary: added after the defaults were chosen.
-APART = ("heldout", "imbalance-15ep")
+APART = ("heldout", "heldout4", "imbalance-15ep")
 TIME_METHODS = NOISE_METHODS + ("proportion", "proportion-2x")
 
 
@@ -257,6 +263,18 @@ def scenarios():
     out["heldout-penguins-pair-30"] = dict(
         group="heldout", data="penguins", kind="pair", rate=0.3, k=5, epochs="auto"
     )
+    # Held out of the selection round's stopping epoch and plain kind (issue
+    # 18): added before any result of either on them, reported apart.
+    for data, kind, rate, k in (
+        ("moons", "uniform", 0.2, 10),
+        ("fair", "uniform", 0.3, 10),
+        ("wine", "uniform", 0.3, 5),
+        ("penguins", "uniform", 0.3, 5),
+        ("digits600", "uniform", 0.3, 10),
+    ):
+        out[f"heldout4-{data}-{kind}-{round(rate * 100)}"] = dict(
+            group="heldout4", data=data, kind=kind, rate=rate, k=k, epochs="auto"
+        )
     return out
 
 
@@ -519,6 +537,12 @@ def assemble(out_dir, command):
             NOISE_METHODS,
         ),
         (
+            "heldout4",
+            "Held out of the selection round's stopping epoch and plain kind (test accuracy): "
+            "added before any result of either on them",
+            NOISE_METHODS,
+        ),
+        (
             "imbalance-15ep",
             "Converged imbalance check (balanced test accuracy): the generated imbalance "
             "scenarios with 15 epochs, added after the 5-epoch results",
@@ -546,7 +570,7 @@ def assemble(out_dir, command):
     noise = [
         r
         for r in results
-        if r["spec"]["group"] in ("noise", "risk", "classweight", "trusted", "heldout")
+        if r["spec"]["group"] in ("noise", "risk", "classweight", "trusted", "heldout", "heldout4")
     ]
     if noise:
         lines += [
@@ -691,7 +715,11 @@ def _summary(results):
         lines.append(
             f"- `label_quality_` AUROC ≥ cleanlab's in {len(better)} of {len(aur)} noise scenarios."
         )
-    for group, label in (("heldout", "Held out"), ("imbalance-15ep", "Converged imbalance check")):
+    for group, label in (
+        ("heldout", "Held out"),
+        ("heldout4", "Held out of the round's stop rule"),
+        ("imbalance-15ep", "Converged imbalance check"),
+    ):
         if not apart[group]:
             continue
         margins = _margins(apart[group])
@@ -708,6 +736,7 @@ def _summary(results):
     for label, rows in (
         (" (noise scenarios)", [r for r in current if not is_imbalance(r["spec"])]),
         (" (held out)", [r for r in apart["heldout"] if r.get("protocol") == PROTOCOL]),
+        (" (held out of the round's stop rule)", apart["heldout4"]),
     ):
         if rows:
             lines.append(_decision_check(rows, label))
