@@ -214,19 +214,25 @@ class MetaReweightBase(BaseEstimator):
                 # The kept trusted set: its rows are not among this call's rows.
                 self.net_.trusted_rows_ = np.arange(0)
             # The net's max_epochs is the length of the call, which its phases
-            # divide; a kept fallback is a fresh fit of the whole budget.
-            kept = folds and self.selected_ == "fallback"
+            # divide; a kept fallback or plain kind is a fresh fit of the
+            # budget; the round may cut any kind's schedule short.
+            stop = None if self.selection_ is None else self.selection_["stop_epoch"]
+            n, warmup, refine = _selection.final_schedule(
+                self.selected_, stop, epochs, warmup, refine
+            )
+            kind = {"fallback": fallback, "plain": "plain"}.get(self.selected_)
+            corrected = kind == "corrected"
             self.net_.set_params(
-                max_epochs=epochs,
-                warmup_epochs=0 if kept else warmup,
-                refine_epochs=0 if kept else refine,
-                fallback=fallback if kept else None,
-                corruption=_selection.fallback_corruption(folds) if kept else None,
+                max_epochs=n,
+                warmup_epochs=warmup,
+                refine_epochs=refine,
+                fallback=kind,
+                corruption=_selection.fallback_corruption(folds) if corrected else None,
             )
             first_epoch = len(self.net_.history)
             try:
                 # partial_fit: fit would initialize the (already checked) net again.
-                self.net_.partial_fit(X_train, y_train, epochs=epochs)
+                self.net_.partial_fit(X_train, y_train, epochs=n)
             except DivergedError:
                 self._unfit()
                 raise

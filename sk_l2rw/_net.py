@@ -156,6 +156,9 @@ class _PhasedMetaNet:
 
     # Where the net is in the estimator's fit, for messages ("" for the final fit).
     stage_ = ""
+    # Rows scored at the end of every epoch (a selection round's held-back
+    # fold, as ``score_rows`` takes them), or None.
+    held_back_ = None
 
     def __init__(
         self,
@@ -355,6 +358,8 @@ class _PhasedMetaNet:
                     f"got shape {self.holdout_.shape}."
                 )
         self.epochs_done_ = 0
+        # Per epoch, the held-back rows' scores (with ``held_back_``).
+        self.held_back_curve_ = []
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -488,6 +493,11 @@ class _PhasedMetaNet:
                 "a parameter "
                 f"became NaN or infinite. Try a smaller lr (it is {self.lr})."
             )
+        if self.held_back_ is not None:
+            score, w, _ = self.score_rows(*self.held_back_)
+            self.held_back_curve_.append(score)
+            total = w.sum()
+            self.history.record("held_back_score", float(w @ score / total) if total else np.nan)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         # skorch stops quietly on KeyboardInterrupt: keep whole epochs only.

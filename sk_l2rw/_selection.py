@@ -6,9 +6,14 @@ row: the reweighted fit (warm-up, meta and refinement epochs) and the
 fallback, a fresh net trained for the whole budget -- for ``"corrected"``
 (Gold Loss Correction as published), on the corrected loss with the
 corruption matrix of a plain net fitted to the fold's untrusted rows alone.
-Both models then score the held-back fold (the net's ``score_rows``).
-:func:`choose` keeps the fallback when its mean held-back score is ahead by
-more than ``GUARD`` standard errors of the paired difference;
+Every net scores the held-back fold (the net's ``score_rows``) after each
+epoch, the plain net for C included. :func:`choose` keeps the fallback when
+its mean held-back score at the end is ahead by more than ``GUARD`` standard
+errors of the paired difference, stops the final fit at the kept kind's best
+held-back epoch when that leads its last by more than ``STOP_GUARD`` standard
+errors, and keeps the plain kind (a plain net, stopped at its best epoch)
+instead when that is ahead by more than ``GUARD`` standard errors;
+:func:`final_schedule` gives the final fit's epochs and phases;
 :func:`row_records` gives the per-row weights and records a fit reports,
 with the round's out-of-fold record where the task blends it in.
 """
@@ -20,6 +25,9 @@ import torch
 # difference the fallback must be ahead by to be kept.
 FOLDS = 2
 GUARD = 1.0
+# How many standard errors the kept kind's best epoch on the held-back rows
+# must lead its last epoch by for the final fit to stop there.
+STOP_GUARD = 2.0
 # Untrusted rows the round trains on and holds back at most: the choice
 # between kinds is settled long before, and the round's cost stays bounded.
 MAX_ROWS = 4000
@@ -72,20 +80,22 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
                 f"fallback ({fallback}), {epochs} epochs each, on {int(trained.sum())} rows; "
                 f"{len(held)} held back."
             )
-        net = fit(~trained, "reweighted fit", warmup_epochs=warmup, refine_epochs=refine)
+        rows = (X[held], y[held], None if weight is None else weight[held])
+        net = fit(~trained, "reweighted fit", rows, warmup_epochs=warmup, refine_epochs=refine)
         net.held_rows_ = held
         net.stopped_ = net.interrupted_
         nets.append(net)
         if net.stopped_:
             break
-        rows = (X[held], y[held], None if weight is None else weight[held])
         main, held_weight, net.holdout_record_ = net.score_rows(*rows)
-        corruption = None
+        curves = {"reweighted": net.held_back_curve_}
+        corruption, plain = None, None
         if fallback == "corrected":
             # Published GLC: C from a plain net fitted to the untrusted rows alone.
             plain = fit(
                 ~trained | (fold == TRUSTED),
                 "plain net for C",
+                rows,
                 warmup_epochs=0,
                 refine_epochs=0,
                 fallback="plain",
@@ -94,9 +104,14 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
                 net.stopped_ = True
                 break
             corruption = plain.corruption_matrix().cpu().numpy()
+            # Scored on the fold too: the plain kind, at no training cost.
+            _, _, net.holdout_plain_record_ = plain.score_rows(*rows)
+            curves["plain"] = plain.held_back_curve_
+            net.plain_history_ = plain.history
         other = fit(
             ~trained,
             "fallback",
+            rows,
             warmup_epochs=0,
             refine_epochs=0,
             fallback=fallback,
@@ -106,21 +121,28 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
             net.stopped_ = True
             break
         scores, _, net.holdout_fallback_record_ = other.score_rows(*rows)
+        curves["fallback"] = other.held_back_curve_
         net.holdout_scores_ = {"reweighted": main, "fallback": scores, "weight": held_weight}
+        net.holdout_curves_ = {kind: np.stack(curve) for kind, curve in curves.items()}
         net.fold_corruption_ = corruption
         net.fallback_history_ = other.history
+        for fitted in (net, plain, other):
+            if fitted is not None:
+                fitted.held_back_ = None  # the fold's rows are no longer needed
     return nets
 
 
 def _fold_fitter(make_net, train, trusted, epochs, stage):
-    """``fit(holdout, what, **params)``: a new net of a fold, fitted for
-    ``epochs`` epochs to the rows ``holdout`` does not mark."""
+    """``fit(holdout, what, held, **params)``: a new net of a fold, fitted
+    for ``epochs`` epochs to the rows ``holdout`` does not mark, scoring the
+    held-back rows ``held`` (``(X, y, sample_weight)``) after every epoch."""
     X, y, weight = train
 
-    def fit(holdout, what, **params):
+    def fit(holdout, what, held, **params):
         net = make_net()
         net.set_trusted(*trusted)
         net.set_sample_weight(weight)
+        net.held_back_ = held
         net.stage_ = f"{stage} (its {what})"
         net.set_params(max_epochs=epochs, holdout=holdout, **params)
         net.partial_fit(X, y, epochs=epochs)
@@ -142,17 +164,46 @@ def ahead(mean, standard_error, guard=None):
     return mean > max((GUARD if guard is None else guard) * standard_error, 0.0)
 
 
+def pooled_curve(folds, kind):
+    """The held-back scores of ``kind``'s nets after each epoch: one row per
+    epoch, the folds' held-back rows side by side (each fold cut to the
+    fewest epochs a fold had)."""
+    curves = [net.holdout_curves_[kind] for net in folds]
+    n = min(len(curve) for curve in curves)
+    return np.concatenate([curve[:n] for curve in curves], axis=1)
+
+
+def best_epoch(curve, w, guard):
+    """``(epoch, lead, standard_error)``: the epoch (from 0) of ``curve``'s
+    best ``w``-weighted mean score when it is ahead of the last epoch by more
+    than ``guard`` standard errors of the paired difference, else the last;
+    the best epoch's lead over the last and its standard error."""
+    last = len(curve) - 1
+    best = int(np.argmax(curve @ w))
+    mean, se = paired_difference(curve[best] - curve[last], w)
+    return (best if ahead(mean, se, guard) else last), mean, se
+
+
 def choose(folds, guard=None, verbose=0):
-    """``(selected, selection)`` from the folds' held-back scores: the
-    fallback when its (weighted) mean score is ahead by more than ``guard``
-    (default ``GUARD``) standard errors of the paired difference."""
+    """``(selected, selection)`` from the folds' held-back scores.
+
+    The fallback when its (weighted) mean score at the end of training is
+    ahead of the reweighted fit's by more than ``guard`` (default ``GUARD``)
+    standard errors of the paired difference, else the reweighted fit; then
+    where the final fit stops: at the kept kind's best epoch on the
+    held-back rows when that is ahead of its last by more than
+    ``STOP_GUARD`` standard errors. Where the folds fitted a plain net (for
+    Gold Loss Correction's ``C``), the plain kind instead, stopped at its
+    best epoch, when that is ahead of the kept kind where it stops by more
+    than ``guard`` standard errors.
+    """
     scores = {
         key: np.concatenate([net.holdout_scores_[key] for net in folds])
         for key in ("reweighted", "fallback", "weight")
     }
     total = scores["weight"].sum()
     w = scores["weight"] / total if total > 0 else None
-    selection = {"n_rows": len(scores["weight"]), "folds": len(folds)}
+    selection = {"n_rows": len(scores["weight"]), "folds": len(folds), "stop_epoch": None}
     selected = "reweighted"
     if w is not None:
         mean, se = paired_difference(scores["fallback"] - scores["reweighted"], w)
@@ -164,20 +215,53 @@ def choose(folds, guard=None, verbose=0):
         )
         if ahead(mean, se, guard):
             selected = "fallback"
+        curves = {kind: pooled_curve(folds, kind) for kind in folds[0].holdout_curves_}
+        stop, lead, stop_se = best_epoch(curves[selected], w, STOP_GUARD)
+        selection.update(stop_lead=lead, stop_standard_error=stop_se)
+        if "plain" in curves:
+            plain = curves["plain"]
+            best = int(np.argmax(plain @ w))
+            mean, se = paired_difference(plain[best] - curves[selected][stop], w)
+            selection.update(
+                plain=float(w @ plain[best]), plain_difference=mean, plain_standard_error=se
+            )
+            if ahead(mean, se, guard):
+                selected, stop = "plain", best
+        if stop < len(curves[selected]) - 1:
+            selection["stop_epoch"] = stop + 1
+        selection["curves"] = {kind: curve @ w for kind, curve in curves.items()}
     selection["histories"] = [net.history for net in folds]
     selection["fallback_histories"] = [net.fallback_history_ for net in folds]
+    if all(hasattr(net, "plain_history_") for net in folds):
+        selection["plain_histories"] = [net.plain_history_ for net in folds]
     if verbose:
-        figures = (
-            f"reweighted {selection['reweighted']:.4f}, fallback {selection['fallback']:.4f}"
-            f" (standard error of the difference {selection['standard_error']:.4f})"
-            if w is not None
-            else "no untrusted row"
-        )
+        figures = "no untrusted row"
+        if w is not None:
+            figures = (
+                f"reweighted {selection['reweighted']:.4f}, fallback {selection['fallback']:.4f}"
+                f" (standard error of the difference {selection['standard_error']:.4f})"
+            )
+        if "plain" in selection:
+            figures += f", plain {selection['plain']:.4f} at its best epoch"
+        stop = selection["stop_epoch"]
+        where = "" if stop is None else f", stopped after epoch {stop} (its best held back)"
         print(
             f"Selection round ({len(folds)} folds, {selection['n_rows']} held-back rows): "
-            f"{figures}; the final fit is the {selected} kind."
+            f"{figures}; the final fit is the {selected} kind{where}."
         )
     return selected, selection
+
+
+def final_schedule(selected, stop_epoch, epochs, warmup, refine):
+    """``(n_epochs, warmup, refine)`` of the final fit of kind ``selected``:
+    the budget's schedule (``epochs`` in all, ``warmup`` and ``refine`` of
+    them for the reweighted kind), cut after ``stop_epoch`` epochs (None: not
+    cut); the other kinds have neither warm-up nor refinement."""
+    n = epochs if stop_epoch is None else min(stop_epoch, epochs)
+    if selected != "reweighted":
+        return n, 0, 0
+    # The same phases epoch for epoch: a cut one ends before its refinement.
+    return n, min(warmup, n), max(0, n - (epochs - refine))
 
 
 def fold_mean(folds, values):
@@ -205,8 +289,9 @@ def fallback_corruption(folds):
 def row_records(net, folds, selected, *, blend):
     """Per training row of the final ``net``: its weights and its record.
 
-    The final net's; when that is the fallback (no meta epoch), the weights
-    of the selection round, each row's from the folds' reweighted fits that
+    The final net's; when that has no meta epoch (the fallback, the plain
+    kind, a reweighted fit stopped in its warm-up), the weights of the
+    selection round, each row's from the folds' reweighted fits that
     trained on it (1 for a row the round left out). With a selection round
     and ``blend``, the record of each untrusted row the round held back is
     the mean of that and its record under the kept kind's model of the fold
@@ -214,13 +299,13 @@ def row_records(net, folds, selected, *, blend):
     held back (a fold stopped by KeyboardInterrupt) get NaN.
     """
     weights = net.weights()
-    fallback = bool(folds) and selected == "fallback"
-    if fallback:
+    # A kind without meta epochs (or a reweighted fit stopped before them).
+    if folds and (selected != "reweighted" or net.weight_epochs_ == 0):
         weights = fold_mean(folds, [fold.weights() for fold in folds])
         weights = np.where(np.isnan(weights), 1.0, weights)
     records = net.records()
     if folds and blend:
-        kept = "" if selected == "reweighted" else "fallback_"
+        kept = "" if selected == "reweighted" else f"{selected}_"
         oof = np.full(len(records), np.nan)
         for fold in folds:
             oof[fold.held_rows_] = getattr(fold, f"holdout_{kept}record_")
