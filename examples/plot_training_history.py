@@ -54,7 +54,8 @@ EPOCHS = 30
 # (``kept_rows`` of them). Each phase is a run of skorch epochs, which any
 # callback sees. (A default fit first runs a selection round, whose epochs are
 # in ``selection_["histories"]``, and keeps either this reweighted fit or Gold
-# Loss Correction; ``fallback=None`` here shows the reweighted fit's phases.)
+# Loss Correction, stopped early where the round's held-back rows say the
+# budget overfits; ``fallback=None`` here shows the reweighted fit's phases.)
 default = MetaReweightClassifier(max_epochs=EPOCHS, fallback=None, random_state=0)
 default.fit(X, y_noisy, clean_mask=trusted)
 phases = np.array(default.history_[:, "phase"])

@@ -214,20 +214,19 @@ class MetaReweightBase(BaseEstimator):
                 # The kept trusted set: its rows are not among this call's rows.
                 self.net_.trusted_rows_ = np.arange(0)
             # The net's max_epochs is the length of the call, which its phases
-            # divide; a kept fallback or plain kind is a fresh fit of the
-            # budget; the round may cut any kind's schedule short.
+            # divide; a kept fallback is a fresh fit of the budget; the round
+            # may cut either kind's schedule short.
             stop = None if self.selection_ is None else self.selection_["stop_epoch"]
             n, warmup, refine = _selection.final_schedule(
                 self.selected_, stop, epochs, warmup, refine
             )
-            kind = {"fallback": fallback, "plain": "plain"}.get(self.selected_)
-            corrected = kind == "corrected"
+            kept = folds and self.selected_ == "fallback"
             self.net_.set_params(
                 max_epochs=n,
                 warmup_epochs=warmup,
                 refine_epochs=refine,
-                fallback=kind,
-                corruption=_selection.fallback_corruption(folds) if corrected else None,
+                fallback=fallback if kept else None,
+                corruption=_selection.fallback_corruption(folds) if kept else None,
             )
             first_epoch = len(self.net_.history)
             try:

@@ -128,10 +128,14 @@ default="adam"
         the fallback are trained, each with the budget for its rows, and the
         reweighted fit and the fallback score the fold -- accuracy on its
         given labels, each class weighted to its share of the trusted set.
-        The final fit, on every row, is the fallback (with the folds' mean
-        ``C``) when it is ahead by more than one standard error of the
-        paired difference, else the reweighted one, which is then the fit
-        ``fallback=None`` gives, draw for draw. ``"auto"`` is
+        Every net of the round also scores the fold after each of its
+        epochs. The final fit, on every row, is the fallback (with the
+        folds' mean ``C``) when it is ahead at the end by more than one
+        standard error of the paired difference, else the reweighted one,
+        which is then the fit ``fallback=None`` gives, draw for draw; either
+        stops after the kept kind's best epoch on the fold when that is
+        ahead of its last by more than two standard errors (the same
+        schedule, cut short: there the budget overfits). ``"auto"`` is
         ``"corrected"``. None: no selection round, which costs up to about
         2.5 times the final fit on small data and less from 8,000 rows up,
         where the round's sample is a smaller share (the speed page has the
@@ -212,15 +216,24 @@ default="adam"
         round).
     selection_ : dict or None
         The selection round: ``"reweighted"`` and ``"fallback"`` (mean
-        held-back scores), ``"difference"`` (fallback minus reweighted),
-        ``"standard_error"`` (of that paired difference), ``"n_rows"``
+        held-back scores at the end of training), ``"difference"``
+        (fallback minus reweighted), ``"standard_error"`` (of that paired
+        difference), ``"curves"`` (per kind, the mean held-back score after
+        each epoch: ``"reweighted"``, ``"fallback"`` and, with
+        ``fallback="corrected"``, ``"plain"``, the plain net for ``C``),
+        ``"stop_epoch"`` (the epochs the final fit ran, when the round cut
+        its schedule short; else None), ``"stop_lead"`` and
+        ``"stop_standard_error"`` (the kept kind's best epoch over its
+        last), ``"n_rows"``
         (held-back rows: every untrusted row once, or the round's sample of
         4,000), ``"folds"``, ``"histories"`` (each fold's reweighted fit's
-        skorch history) and ``"fallback_histories"`` (each fold's fallback's).
-        None without one.
+        skorch history, with ``held_back_score`` per epoch),
+        ``"fallback_histories"`` (each fold's fallback's) and
+        ``"plain_histories"`` (each fold's plain net's). None without one.
     max_epochs_ : int
         The epoch budget of the last ``fit`` (``max_epochs``, or what
-        ``"auto"`` gave for its rows).
+        ``"auto"`` gave for its rows); the final fit runs fewer when the
+        selection round stops it (``selection_["stop_epoch"]``).
     example_weights_ : ndarray of shape (n_samples,)
         One weight per row of ``X``: the mean over the meta-reweighted epochs
         of ``w_i`` times the size of its batch, so 1.0 means "weighted as in
@@ -230,8 +243,9 @@ default="adam"
         ``sample_weight * example_weights_`` is what the meta epochs trained
         it with. Warm-up and
         refinement epochs are not counted. Rows marked by ``clean_mask`` get
-        NaN when ``train_on_clean=False``. When the final fit is the fallback
-        (no meta epoch), each row's weight over the meta epochs of the
+        NaN when ``train_on_clean=False``. When the final fit has no meta
+        epoch (the fallback, or a reweighted fit stopped in its warm-up),
+        each row's weight over the meta epochs of the
         selection round's reweighted fits that trained on it (1 for a row
         beyond the round's sample of 4,000 untrusted rows). After a warm-started ``fit`` or a
         ``partial_fit`` it covers the rows of that call, averaged over the

@@ -103,7 +103,8 @@ verbose
         One row per epoch, as for the classifier (``clean_loss`` is the
         trusted rows' loss in scaled units).
     selected_, selection_
-        As for the classifier.
+        As for the classifier (with ``fallback="plain"`` the round may stop
+        the final fit at the kept kind's best held-back epoch too).
     example_weights_ : ndarray of shape (n_samples,)
         One weight per row of ``X``, as for the classifier: the mean over the
         meta epochs of ``w_i`` times the batch size (1.0: as in plain

@@ -9,11 +9,10 @@ corruption matrix of a plain net fitted to the fold's untrusted rows alone.
 Every net scores the held-back fold (the net's ``score_rows``) after each
 epoch, the plain net for C included. :func:`choose` keeps the fallback when
 its mean held-back score at the end is ahead by more than ``GUARD`` standard
-errors of the paired difference, stops the final fit at the kept kind's best
-held-back epoch when that leads its last by more than ``STOP_GUARD`` standard
-errors, and keeps the plain kind (a plain net, stopped at its best epoch)
-instead when that is ahead by more than ``GUARD`` standard errors;
-:func:`final_schedule` gives the final fit's epochs and phases;
+errors of the paired difference, and stops the final fit at the kept kind's
+best held-back epoch when that leads its last by more than ``STOP_GUARD``
+standard errors (:func:`final_schedule` gives the final fit's epochs and
+phases: the same schedule, cut short);
 :func:`row_records` gives the per-row weights and records a fit reports,
 with the round's out-of-fold record where the task blends it in.
 """
@@ -104,8 +103,8 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
                 net.stopped_ = True
                 break
             corruption = plain.corruption_matrix().cpu().numpy()
-            # Scored on the fold too: the plain kind, at no training cost.
-            _, _, net.holdout_plain_record_ = plain.score_rows(*rows)
+            # Its curve is reported too (a plain kind, measured and not kept:
+            # on given labels it wins where it learns systematic noise).
             curves["plain"] = plain.held_back_curve_
             net.plain_history_ = plain.history
         other = fit(
@@ -192,10 +191,9 @@ def choose(folds, guard=None, verbose=0):
     standard errors of the paired difference, else the reweighted fit; then
     where the final fit stops: at the kept kind's best epoch on the
     held-back rows when that is ahead of its last by more than
-    ``STOP_GUARD`` standard errors. Where the folds fitted a plain net (for
-    Gold Loss Correction's ``C``), the plain kind instead, stopped at its
-    best epoch, when that is ahead of the kept kind where it stops by more
-    than ``guard`` standard errors.
+    ``STOP_GUARD`` standard errors. The curves of every net the folds
+    fitted (the plain nets for Gold Loss Correction's ``C`` included) are
+    reported, weighted and pooled, in ``selection["curves"]``.
     """
     scores = {
         key: np.concatenate([net.holdout_scores_[key] for net in folds])
@@ -218,15 +216,6 @@ def choose(folds, guard=None, verbose=0):
         curves = {kind: pooled_curve(folds, kind) for kind in folds[0].holdout_curves_}
         stop, lead, stop_se = best_epoch(curves[selected], w, STOP_GUARD)
         selection.update(stop_lead=lead, stop_standard_error=stop_se)
-        if "plain" in curves:
-            plain = curves["plain"]
-            best = int(np.argmax(plain @ w))
-            mean, se = paired_difference(plain[best] - curves[selected][stop], w)
-            selection.update(
-                plain=float(w @ plain[best]), plain_difference=mean, plain_standard_error=se
-            )
-            if ahead(mean, se, guard):
-                selected, stop = "plain", best
         if stop < len(curves[selected]) - 1:
             selection["stop_epoch"] = stop + 1
         selection["curves"] = {kind: curve @ w for kind, curve in curves.items()}
@@ -241,8 +230,6 @@ def choose(folds, guard=None, verbose=0):
                 f"reweighted {selection['reweighted']:.4f}, fallback {selection['fallback']:.4f}"
                 f" (standard error of the difference {selection['standard_error']:.4f})"
             )
-        if "plain" in selection:
-            figures += f", plain {selection['plain']:.4f} at its best epoch"
         stop = selection["stop_epoch"]
         where = "" if stop is None else f", stopped after epoch {stop} (its best held back)"
         print(
@@ -256,7 +243,7 @@ def final_schedule(selected, stop_epoch, epochs, warmup, refine):
     """``(n_epochs, warmup, refine)`` of the final fit of kind ``selected``:
     the budget's schedule (``epochs`` in all, ``warmup`` and ``refine`` of
     them for the reweighted kind), cut after ``stop_epoch`` epochs (None: not
-    cut); the other kinds have neither warm-up nor refinement."""
+    cut); the fallback has neither warm-up nor refinement."""
     n = epochs if stop_epoch is None else min(stop_epoch, epochs)
     if selected != "reweighted":
         return n, 0, 0
@@ -289,9 +276,9 @@ def fallback_corruption(folds):
 def row_records(net, folds, selected, *, blend):
     """Per training row of the final ``net``: its weights and its record.
 
-    The final net's; when that has no meta epoch (the fallback, the plain
-    kind, a reweighted fit stopped in its warm-up), the weights of the
-    selection round, each row's from the folds' reweighted fits that
+    The final net's; when that has no meta epoch (the fallback, or a
+    reweighted fit stopped in its warm-up), the weights of the selection
+    round, each row's from the folds' reweighted fits that
     trained on it (1 for a row the round left out). With a selection round
     and ``blend``, the record of each untrusted row the round held back is
     the mean of that and its record under the kept kind's model of the fold
@@ -299,7 +286,7 @@ def row_records(net, folds, selected, *, blend):
     held back (a fold stopped by KeyboardInterrupt) get NaN.
     """
     weights = net.weights()
-    # A kind without meta epochs (or a reweighted fit stopped before them).
+    # The fallback, or a reweighted fit stopped before its meta epochs.
     if folds and (selected != "reweighted" or net.weight_epochs_ == 0):
         weights = fold_mean(folds, [fold.weights() for fold in folds])
         weights = np.where(np.isnan(weights), 1.0, weights)

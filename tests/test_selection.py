@@ -1,7 +1,6 @@
 """The selection round's held-back curves and what it reads off them (issue
-18): where the final fit stops and the plain kind, against hand computations
-on made-up folds, and the final fits they lead to against the fits they cut
-short."""
+18): where the final fit stops, against hand computations on made-up folds,
+and the stopped final fits against the fits they cut short."""
 
 from types import SimpleNamespace
 
@@ -11,7 +10,6 @@ from skorch.callbacks import Callback
 
 from sk_l2rw import MetaReweightClassifier
 from sk_l2rw._selection import (
-    GUARD,
     STOP_GUARD,
     best_epoch,
     choose,
@@ -134,33 +132,22 @@ def test_the_final_fit_stops_at_a_clear_best_epoch_only():
     assert lead <= STOP_GUARD * se and selection["stop_epoch"] is None
 
 
-def test_the_plain_kind_when_its_best_epoch_is_ahead_of_the_kept_kind():
+def test_the_plain_nets_curve_is_reported_and_never_chosen():
+    # A plain kind (the round's plain net for C, stopped at its best epoch)
+    # was measured and not kept: on the given labels it wins where it learns
+    # systematic noise (benchmarks/diagnose_round_rules.py).
     rng = np.random.RandomState(1)
     n = 500
     kept = _curve(rng, 2 * n, [0.6, 0.62, 0.64, 0.65])
-    plain = _curve(rng, 2 * n, [0.7, 0.75, 0.72, 0.7])
+    plain = _curve(rng, 2 * n, [0.9, 0.95, 0.92, 0.9])
     halves = (slice(0, n), slice(n, 2 * n))
     folds = [
         _fold({"reweighted": kept[:, i], "fallback": kept[:, i] * 0, "plain": plain[:, i]}, n)
         for i in halves
     ]
     selected, selection = choose(folds)
-    best = int(np.argmax(plain.mean(axis=1)))
-    lead, se = _lead(plain[best], kept[-1])  # the kept kind runs to its end
-    assert lead > GUARD * se and best < 3
-    assert selected == "plain" and selection["stop_epoch"] == best + 1
-    assert selection["plain"] == pytest.approx(plain[best].mean())
-    assert selection["plain_difference"] == pytest.approx(lead)
-    assert selection["plain_standard_error"] == pytest.approx(se)
-    # Within the guard of the kept kind: the kept kind stays.
-    close = np.where(rng.rand(*kept.shape) < 0.02, 1 - kept, kept)
-    folds = [
-        _fold({"reweighted": kept[:, i], "fallback": kept[:, i] * 0, "plain": close[:, i]}, n)
-        for i in halves
-    ]
-    selected, selection = choose(folds)
-    assert selection["plain_difference"] <= GUARD * selection["plain_standard_error"]
-    assert selected == "reweighted"
+    assert selected == "reweighted" and selection["stop_epoch"] is None
+    np.testing.assert_allclose(selection["curves"]["plain"], plain.mean(axis=1))
 
 
 def test_the_stop_is_the_kept_kinds_and_folds_of_unequal_length_are_cut():
@@ -204,7 +191,7 @@ def test_best_epoch_and_paired_difference_by_hand():
         ("reweighted", 7, (7, 3, 2)),  # two refinement epochs
         ("reweighted", 30, (10, 3, 5)),  # beyond the budget: the budget
         ("fallback", 4, (4, 0, 0)),
-        ("plain", None, (10, 0, 0)),
+        ("fallback", None, (10, 0, 0)),
     ],
 )
 def test_final_schedule(selected, stop, want):
@@ -258,18 +245,3 @@ def test_a_stopped_reweighted_fit_is_the_full_fit_cut_short(small, monkeypatch, 
     # are the round's; else the final fit's meta epochs'.
     assert np.isfinite(clf.example_weights_).all()
     assert np.isfinite(clf.label_quality_).all()
-
-
-def test_the_plain_kind_is_a_plain_fit_of_that_many_epochs(small, monkeypatch):
-    X, y, mask = small
-    snapshots = _Snapshots()
-    # Plain warm-up epochs from the same draws: what the plain kind trains.
-    params = {**SMALL, "warmup_epochs": 5, "refine_epochs": 0}
-    full = MetaReweightClassifier(**params, fallback=None, callbacks=[snapshots])
-    full.fit(X, y, clean_mask=mask)
-    _force(monkeypatch, "plain", 4)
-    clf = MetaReweightClassifier(**SMALL).fit(X, y, clean_mask=mask)
-    _assert_same_module(clf.net_, _states(full.net_)[3])
-    assert clf.selected_ == "plain" and clf.net_.fallback == "plain"
-    assert clf.history_[:, "phase"] == ["fallback"] * 4
-    assert np.isfinite(clf.example_weights_).all()
