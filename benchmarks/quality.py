@@ -28,8 +28,8 @@ every method:
 - ``oracle``: ``plain`` on the true labels (noise scenarios; upper bound);
 - ``l2rw``: ``MetaReweightClassifier`` with its defaults (``max_epochs`` set to
   the scenario's budget: that of the final fit; the default selection round
-  before it trains two models per fold), the trusted rows passed by
-  ``clean_mask``;
+  before it trains three nets per fold and may stop the final fit early),
+  the trusted rows passed by ``clean_mask``;
 - ``l2rw-exact``: the same with ``warmup_epochs=0, refine_epochs=0``, the paper's step alone.
 
 Development scenarios of the kinds where the defaults are at risk (``risk-*``,
@@ -492,7 +492,9 @@ def assemble(out_dir, command):
         "most 4,000 untrusted rows between the reweighted fit -- 35 % plain warm-up epochs, at",
         "most 17, then meta-reweighted ones, then 50 % refinement epochs on the rows it keeps",
         "-- and Gold Loss Correction as published; classes unweighted, `class_weight=None`; the",
-        "final fit is the kind the round finds ahead); `l2rw-exact` is the paper's step alone",
+        "final fit is the kind the round finds ahead, stopped at that kind's best epoch on the",
+        "round's held-back rows where that leads its last by more than 2 standard errors);",
+        "`l2rw-exact` is the paper's step alone",
         "(`warmup_epochs=0, refine_epochs=0, fallback=None`). Mean ± std over seeds. `gap",
         "closed` is (l2rw − plain) / (oracle − plain); `margin` is l2rw minus the best",
         "non-oracle baseline (4 decimals, so that a tie shows). The paired check below the",
