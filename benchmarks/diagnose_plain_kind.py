@@ -25,7 +25,6 @@ Usage::
 """
 
 import contextlib
-import json
 import sys
 from pathlib import Path
 
@@ -101,9 +100,7 @@ def run_seed(spec, seed):
 def main(argv=None):
     args, specs = quality.scenario_cli(__doc__, argv, seeds=5)
     for name in args.scenarios.split(","):
-        result = json.loads((quality.RESULTS / f"{name}.json").read_text())
-        runs = result["runs"][: args.seeds]
-        best, _ = quality.best_baseline(result, quality.NOISE_METHODS)
+        runs, best = quality.saved_runs(name, args.seeds)
         with_plain = []
         for seed, run in enumerate(runs):
             kind, own = run_seed(specs[name], seed)

@@ -35,7 +35,6 @@ Usage::
     python benchmarks/diagnose_round_rules.py --scenarios risk-moons-uniform-30 --seeds 5
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -159,9 +158,7 @@ def run_seed(spec, seed):
 def main(argv=None):
     args, specs = quality.scenario_cli(__doc__, argv, seeds=5)
     for name in args.scenarios.split(","):
-        result = json.loads((quality.RESULTS / f"{name}.json").read_text())
-        runs = result["runs"][: args.seeds]
-        best, _ = quality.best_baseline(result, quality.NOISE_METHODS)
+        runs, best = quality.saved_runs(name, args.seeds)
         accs = {rule: [] for rule in RULES}
         for seed in range(len(runs)):
             choices, acc = run_seed(specs[name], seed)

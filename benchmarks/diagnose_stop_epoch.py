@@ -30,7 +30,6 @@ Usage::
     python benchmarks/diagnose_stop_epoch.py --scenarios cw-fair-pair-30 --seeds 5
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -149,9 +148,7 @@ def main(argv=None):
     own, rest = parser.parse_known_args(argv)
     args, specs = quality.scenario_cli(__doc__, rest, seeds=5)
     for name in args.scenarios.split(","):
-        result = json.loads((quality.RESULTS / f"{name}.json").read_text())
-        runs = result["runs"][: args.seeds]
-        best, _ = quality.best_baseline(result, quality.NOISE_METHODS)
+        runs, best = quality.saved_runs(name, args.seeds)
         guards = [float(g) for g in own.guards.split(",")]
         keys = ["end"] + [f"{rule}-g{g:g}" for g in guards for rule in RULES] + ["plain-kind"]
         accs = {key: [] for key in keys}

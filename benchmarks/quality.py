@@ -749,6 +749,13 @@ def _summary(results):
     return lines + [""]
 
 
+def saved_runs(name, seeds):
+    """``(runs, best)``: the first ``seeds`` saved runs of scenario ``name``
+    and its best non-oracle baseline, for a diagnostic script to compare with."""
+    result = json.loads((RESULTS / f"{name}.json").read_text())
+    return result["runs"][:seeds], best_baseline(result, NOISE_METHODS)[0]
+
+
 def scenario_cli(doc, argv, seeds):
     """``(args, specs)`` of a diagnostic script over quality scenarios: its
     ``--scenarios`` (required) and ``--seeds`` (default ``seeds``), with one

@@ -181,11 +181,12 @@ default="adam"
         classes imbalanced in the data and the usual trusted set of the same
         few rows per class, it aims at balanced accuracy and costs accuracy
         (the quality benchmark's ``cw-*`` scenarios, 5 seeds: 0.341 against
-        None's 0.513 on a survey with occupations of 0.6 % to 44 %). Under
+        None's 0.513 on a survey with occupations of 0.6 % to 44 %, both
+        before the selection round's stopping epoch; None now 0.543). Under
         pure class imbalance judged on balanced data, pass ``"balanced"``, or
-        ``"trusted"`` with a balanced trusted set: None gave 0.907 of balanced
-        accuracy against 0.979 and 0.976 at a majority share of 0.995
-        (generated data, 5 epochs).
+        ``"trusted"`` with a balanced trusted set: None gives 0.822 of
+        balanced accuracy against 0.979 and 0.975 at a majority share of
+        0.995 (generated data, 5 epochs).
 
     Attributes
     ----------

@@ -20,17 +20,6 @@ PHASES = ["warmup"] * 2 + ["meta"] * 2 + ["refine"] * 4
 
 
 @pytest.fixture(scope="module")
-def small():
-    rng = np.random.RandomState(0)
-    X = rng.randn(160, 4)
-    y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    y_noisy = np.where(rng.rand(len(y)) < 0.2, 1 - y, y)
-    mask = np.zeros(len(y), bool)
-    mask[rng.choice(len(y), 16, replace=False)] = True
-    return X, np.where(mask, y, y_noisy), mask
-
-
-@pytest.fixture(scope="module")
 def moons():
     """Issue 14's case: make_moons(4000, noise=0.3), 30 % of labels flipped at
     random, 10 trusted rows per class."""
@@ -42,19 +31,6 @@ def moons():
     return X_tr, np.where(trusted, y_tr, y_noisy), trusted, X_te, y_te
 
 
-def _spy_folds(monkeypatch):
-    """The selection round's fold nets of the next fits, as a list."""
-    seen = []
-    original = MetaReweightClassifier._choose
-
-    def spy(self, folds):
-        seen.extend(folds)
-        return original(self, folds)
-
-    monkeypatch.setattr(MetaReweightClassifier, "_choose", spy)
-    return seen
-
-
 def _out_of_fold(folds, attr):
     out = np.full(len(folds[0].y_train_), np.nan)
     for net in folds:
@@ -62,9 +38,9 @@ def _out_of_fold(folds, attr):
     return out
 
 
-def test_defaults_do_no_harm_where_plain_training_is_good(moons, monkeypatch):
+def test_defaults_do_no_harm_where_plain_training_is_good(moons, round_folds):
     X_tr, y_fit, trusted, X_te, y_te = moons
-    folds = _spy_folds(monkeypatch)
+    folds = round_folds
     plain = plain_accuracy(X_tr, y_fit, X_te, y_te)
     clf = MetaReweightClassifier(random_state=0).fit(X_tr, y_fit, clean_mask=trusted)
     reweighted = MetaReweightClassifier(random_state=0, fallback=None)
@@ -119,12 +95,12 @@ def test_selection_round_and_its_rule(small):
 
 
 @pytest.mark.parametrize("class_weight", [None, "trusted"])
-def test_selection_scores_against_a_hand_computation(small, monkeypatch, class_weight):
+def test_selection_scores_against_a_hand_computation(small, class_weight, round_folds):
     # Each fold's nets score the rows they held back: recompute the
     # accuracies (class-weighted to the trusted shares with "trusted") and
     # the standard error from those scores.
     X, y, mask = small
-    seen = _spy_folds(monkeypatch)
+    seen = round_folds
     clf = MetaReweightClassifier(**SMALL, class_weight=class_weight).fit(X, y, clean_mask=mask)
     held = [np.isin(np.arange(len(y)), net.held_rows_) for net in seen]
     # The folds split the untrusted rows; trusted rows are never held back,
@@ -151,14 +127,14 @@ def test_selection_scores_against_a_hand_computation(small, monkeypatch, class_w
     assert clf.selection_["reweighted"] == pytest.approx(w @ np.concatenate(right["reweighted"]))
 
 
-def test_kept_reweighted_fit_is_the_fit_without_a_fallback(monkeypatch):
+def test_kept_reweighted_fit_is_the_fit_without_a_fallback(round_folds):
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     y_noisy, _ = make_noisy_labels(y, noise_rate=0.4, random_state=0)
     mask = split_trusted(y, n_per_class=10, random_state=0)
     y_fit = np.where(mask, y, y_noisy)
     params = dict(hidden_layer_sizes=(32,), max_epochs=10, lr=0.01, random_state=0)
-    folds = _spy_folds(monkeypatch)
+    folds = round_folds
     clf = MetaReweightClassifier(**params).fit(X, y_fit, clean_mask=mask)
     alone = MetaReweightClassifier(**params, fallback=None).fit(X, y_fit, clean_mask=mask)
     assert clf.selected_ == "reweighted", clf.selection_
@@ -208,7 +184,9 @@ def test_corruption_matrix_is_the_trusted_rows_mean_softmax():
     np.testing.assert_allclose(net.corruption_.numpy(), want, rtol=1e-5)
 
 
-def test_corruption_matrix_comes_from_plain_nets_of_the_untrusted_rows(small, monkeypatch):
+def test_corruption_matrix_comes_from_plain_nets_of_the_untrusted_rows(
+    small, monkeypatch, round_folds
+):
     # Gold Loss Correction as published: per fold, a plain net fitted to the
     # fold's untrusted training rows alone gives C; the final fallback fit is
     # a fresh corrected net with the folds' mean C.
@@ -221,7 +199,7 @@ def test_corruption_matrix_comes_from_plain_nets_of_the_untrusted_rows(small, mo
         return original(self)
 
     monkeypatch.setattr(MetaReweightNet, "corruption_matrix", spy)
-    seen = _spy_folds(monkeypatch)
+    seen = round_folds
     clf = MetaReweightClassifier(**SMALL, fallback="corrected", warmup_epochs=0)
     clf.fit(X, y, clean_mask=mask)  # no warm-up needed any more
     plain_nets = [net for net in plain_nets if net.fallback == "plain"]
@@ -337,12 +315,12 @@ def test_the_selection_round_is_visible(small, capsys):
     assert err.count(" 0/") == 12 + 12 + 4
 
 
-def test_the_round_samples_at_most_max_rows_untrusted_rows(small, monkeypatch):
+def test_the_round_samples_at_most_max_rows_untrusted_rows(small, monkeypatch, round_folds):
     import sk_l2rw._selection as selection
 
     X, y, mask = small
     monkeypatch.setattr(selection, "MAX_ROWS", 60)
-    seen = _spy_folds(monkeypatch)
+    seen = round_folds
     clf = MetaReweightClassifier(**SMALL, fallback="plain").fit(X, y, clean_mask=mask)
     assert clf.selection_["n_rows"] == 60
     held = np.concatenate([net.held_rows_ for net in seen])

@@ -20,32 +20,9 @@ from sk_l2rw._selection import (
 SMALL = dict(hidden_layer_sizes=(8,), max_epochs=8, batch_size=16, lr=0.01, random_state=0)
 
 
-@pytest.fixture(scope="module")
-def small():
-    rng = np.random.RandomState(0)
-    X = rng.randn(160, 4)
-    y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    y_noisy = np.where(rng.rand(len(y)) < 0.2, 1 - y, y)
-    mask = np.zeros(len(y), bool)
-    mask[rng.choice(len(y), 16, replace=False)] = True
-    return X, np.where(mask, y, y_noisy), mask
-
-
-def _spy_folds(monkeypatch):
-    seen = []
-    original = MetaReweightClassifier._choose
-
-    def spy(self, folds):
-        seen.extend(folds)
-        return original(self, folds)
-
-    monkeypatch.setattr(MetaReweightClassifier, "_choose", spy)
-    return seen
-
-
-def test_every_net_of_the_round_scores_its_held_back_rows_after_each_epoch(small, monkeypatch):
+def test_every_net_of_the_round_scores_its_held_back_rows_after_each_epoch(small, round_folds):
     X, y, mask = small
-    seen = _spy_folds(monkeypatch)
+    seen = round_folds
     clf = MetaReweightClassifier(**SMALL).fit(X, y, clean_mask=mask)
     for net in seen:
         held = net.held_rows_
