@@ -28,13 +28,16 @@ A plain kind's final fit is the library's ``fallback="plain"`` final fit
 It prints per seed each rule's choice and test accuracy, then per scenario
 each rule's mean, its paired difference to the best non-oracle baseline and
 to ``plain`` (saved quality results) with issue 18's verdict, and a count per
-scenario group.
+rule: scenarios met (wins and ties) and below plain. ``--tally FILE ...``
+prints that count for the scenario lines of saved outputs (runs in parts).
 
 Usage::
 
     python benchmarks/diagnose_round_rules.py --scenarios risk-moons-uniform-30 --seeds 5
+    python benchmarks/diagnose_round_rules.py --tally benchmarks/results/diagnose_round_rules.txt
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -155,8 +158,40 @@ def run_seed(spec, seed):
     return choices, accs
 
 
+def tally(lines):
+    """Per rule, over the scenario lines among ``lines``: scenarios met
+    (wins, ties), the ones lost, and the ones below plain by more than 1 SE."""
+    counts = {}
+    for line in lines:
+        match = re.match(r"(\S+) \[\w+\]: best baseline \S+ [\d.]+; (.*)$", line)
+        if not match:
+            continue
+        for part in match.group(2).split("; "):
+            rule = part.split(" ", 1)[0]
+            verdict, harm = re.findall(r"\) (win|tie|lost|harm|ok)", part)
+            entry = counts.setdefault(rule, {"win": 0, "tie": 0, "lost": [], "harm": []})
+            if verdict == "lost":
+                entry["lost"].append(match.group(1))
+            else:
+                entry[verdict] += 1
+            if harm == "harm":
+                entry["harm"].append(match.group(1))
+    return [
+        f"{rule}: met {c['win'] + c['tie']} of {c['win'] + c['tie'] + len(c['lost'])} "
+        f"({c['win']} wins, {c['tie']} ties); lost: {', '.join(c['lost']) or 'none'}; "
+        f"below plain by more than 1 SE: {', '.join(c['harm']) or 'none'}"
+        for rule, c in counts.items()
+    ]
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--tally"]:
+        for line in tally(sum((Path(f).read_text().splitlines() for f in argv[1:]), [])):
+            print(line)
+        return
     args, specs = quality.scenario_cli(__doc__, argv, seeds=5)
+    lines = []
     for name in args.scenarios.split(","):
         runs, best = quality.saved_runs(name, args.seeds)
         accs = {rule: [] for rule in RULES}
@@ -181,11 +216,13 @@ def main(argv=None):
                 )
                 parts.append(f"vs {m} {mean:+.4f} (SE {se:.4f}) {verdict}")
             figures.append(f"{rule} {np.mean(values):.4f} " + ", ".join(parts))
-        print(
+        lines.append(
             f"{name} [{specs[name]['group']}]: best baseline {best} "
-            f"{np.mean([r['acc'][best] for r in runs]):.4f}; " + "; ".join(figures),
-            flush=True,
+            f"{np.mean([r['acc'][best] for r in runs]):.4f}; " + "; ".join(figures)
         )
+        print(lines[-1], flush=True)
+    for line in tally(lines):
+        print(line)
 
 
 if __name__ == "__main__":

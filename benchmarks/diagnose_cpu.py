@@ -1,0 +1,69 @@
+"""Do the saved quality figures of the defaults reproduce on this machine?
+
+The fits are deterministic on one machine, but not across CPUs: the float
+rounding of torch's CPU kernels differs between instruction sets, and a
+training run amplifies a difference in the last bits into a different model
+(the baselines' plain nets reproduced on every machine measured; the
+reweighted fits, with their per-example gradients and selection round, did
+not). This script refits ``l2rw`` (``MetaReweightClassifier`` with its
+defaults) for every seed of the given quality scenarios, prints each seed's
+test accuracy beside the saved one, and per scenario the mean and issue 18's
+verdict (against the best non-oracle baseline and against ``plain``, both as
+saved) now and as saved, so that a reader can see which verdicts are within
+what a change of CPU moves. Nothing is written.
+
+Usage::
+
+    python benchmarks/diagnose_cpu.py --scenarios risk-moons-uniform-30,cw-fair-pair-30
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import quality  # noqa: E402
+
+
+def verdicts(values, runs, best):
+    """Issue 18's verdicts of ``values`` (one per seed) against ``runs``' best
+    baseline ``best`` and ``plain``: ``(text, met, harm)``."""
+    parts, met, harm = [], True, False
+    for method in (best, "plain"):
+        mean, se = quality.paired_stats(np.subtract(values, [r["acc"][method] for r in runs]))
+        if method == best:
+            verdict = "win" if mean > 0 else "tie" if mean >= -se else "lost"
+            met = verdict != "lost"
+        else:
+            harm = mean < -se
+            verdict = "harm" if harm else "ok"
+        parts.append(f"vs {method} {mean:+.4f} (SE {se:.4f}) {verdict}")
+    return f"{np.mean(values):.4f} " + ", ".join(parts), met, harm
+
+
+def main(argv=None):
+    args, specs = quality.scenario_cli(__doc__, argv, seeds=5)
+    changed = []
+    for name in args.scenarios.split(","):
+        runs, best = quality.saved_runs(name, args.seeds)
+        saved = [r["acc"]["l2rw"] for r in runs]
+        now = []
+        for seed in range(len(runs)):
+            now.append(quality.run_seed(name, specs[name], seed, only={"l2rw"})["acc"]["l2rw"])
+            print(f"{name} seed {seed}: now {now[-1]:.4f}, saved {saved[seed]:.4f}", flush=True)
+        text_now, met_now, harm_now = verdicts(now, runs, best)
+        text_saved, met_saved, harm_saved = verdicts(saved, runs, best)
+        differ = int(np.sum(np.asarray(now) != np.asarray(saved)))
+        print(
+            f"{name}: {differ} of {len(runs)} seeds differ, largest by "
+            f"{np.max(np.abs(np.subtract(now, saved))):.4f}; now {text_now}; saved {text_saved}",
+            flush=True,
+        )
+        if (met_now, harm_now) != (met_saved, harm_saved):
+            changed.append(name)
+    print(f"verdicts that change on this machine: {', '.join(changed) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
