@@ -26,22 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
 
 
-def verdicts(values, runs, best):
-    """Issue 18's verdicts of ``values`` (one per seed) against ``runs``' best
-    baseline ``best`` and ``plain``: ``(text, met, harm)``."""
-    parts, met, harm = [], True, False
-    for method in (best, "plain"):
-        mean, se = quality.paired_stats(np.subtract(values, [r["acc"][method] for r in runs]))
-        if method == best:
-            verdict = "win" if mean > 0 else "tie" if mean >= -se else "lost"
-            met = verdict != "lost"
-        else:
-            harm = mean < -se
-            verdict = "harm" if harm else "ok"
-        parts.append(f"vs {method} {mean:+.4f} (SE {se:.4f}) {verdict}")
-    return f"{np.mean(values):.4f} " + ", ".join(parts), met, harm
-
-
 def main(argv=None):
     args, specs = quality.scenario_cli(__doc__, argv, seeds=5)
     changed = []
@@ -52,8 +36,8 @@ def main(argv=None):
         for seed in range(len(runs)):
             now.append(quality.run_seed(name, specs[name], seed, only={"l2rw"})["acc"]["l2rw"])
             print(f"{name} seed {seed}: now {now[-1]:.4f}, saved {saved[seed]:.4f}", flush=True)
-        text_now, met_now, harm_now = verdicts(now, runs, best)
-        text_saved, met_saved, harm_saved = verdicts(saved, runs, best)
+        text_now, met_now, harm_now = quality.saved_verdicts(now, runs, best)
+        text_saved, met_saved, harm_saved = quality.saved_verdicts(saved, runs, best)
         differ = int(np.sum(np.asarray(now) != np.asarray(saved)))
         print(
             f"{name}: {differ} of {len(runs)} seeds differ, largest by "

@@ -204,18 +204,10 @@ def main(argv=None):
                 + ", ".join(f"{r} {k}/{s} {acc[r]:.4f}" for r, (k, s) in choices.items()),
                 flush=True,
             )
-        figures = []
-        for rule, values in accs.items():
-            parts = []
-            for m in (best, "plain"):
-                mean, se = quality.paired_stats(np.subtract(values, [r["acc"][m] for r in runs]))
-                verdict = (
-                    ("win" if mean > 0 else "tie" if mean >= -se else "lost")
-                    if m == best
-                    else ("harm" if mean < -se else "ok")
-                )
-                parts.append(f"vs {m} {mean:+.4f} (SE {se:.4f}) {verdict}")
-            figures.append(f"{rule} {np.mean(values):.4f} " + ", ".join(parts))
+        figures = [
+            f"{rule} {quality.saved_verdicts(values, runs, best)[0]}"
+            for rule, values in accs.items()
+        ]
         lines.append(
             f"{name} [{specs[name]['group']}]: best baseline {best} "
             f"{np.mean([r['acc'][best] for r in runs]):.4f}; " + "; ".join(figures)

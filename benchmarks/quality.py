@@ -776,6 +776,23 @@ def paired_stats(diff):
     return diff.mean(), se
 
 
+def saved_verdicts(values, runs, best):
+    """Issue 18's verdicts of a method's per-seed ``values`` against the saved
+    ``runs``' best non-oracle baseline ``best`` and ``plain``, seed by seed:
+    ``(text, met, harm)``, the text as the diagnostic scripts print it."""
+    parts, met, harm = [], True, False
+    for method in (best, "plain"):
+        mean, se = paired_stats(np.subtract(values, [r["acc"][method] for r in runs]))
+        if method == best:
+            verdict = "win" if mean > 0 else "tie" if mean >= -se else "lost"
+            met = verdict != "lost"
+        else:
+            harm = mean < -se
+            verdict = "harm" if harm else "ok"
+        parts.append(f"vs {method} {mean:+.4f} (SE {se:.4f}) {verdict}")
+    return f"{np.mean(values):.4f} " + ", ".join(parts), met, harm
+
+
 def _paired(r, method):
     """Mean and standard error over seeds of ``l2rw`` minus ``method``, seed by seed."""
     return paired_stats([run["acc"]["l2rw"] - run["acc"][method] for run in r["runs"]])
