@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_l2rw import MLP, MetaReweightClassifier, MetaReweightNet, MetaReweightRegressor
 from sk_l2rw._selection import GUARD as _SELECTION_GUARD
+from sk_l2rw._selection import STOP_GUARD as _STOP_GUARD
 from sk_l2rw.datasets import make_noisy_labels, split_trusted
 
 SMALL = dict(hidden_layer_sizes=(8,), max_epochs=8, batch_size=16, lr=0.01, random_state=0)
@@ -47,17 +48,25 @@ def test_defaults_do_no_harm_where_plain_training_is_good(moons, round_folds):
     reweighted.fit(X_tr, y_fit, clean_mask=trusted)
     scores = plain, clf.score(X_te, y_te), reweighted.score(X_te, y_te)
     # Measured: plain (one layer of 100, 50 epochs: the pin's reference since
-    # issue 14) 0.914, defaults 0.908 (the fallback ahead on the held-back
-    # rows by 0.0158, standard error 0.0054; its best epoch leads its last
-    # by 0.0013 only, so the final fit runs its whole budget), the reweighted
-    # fit alone 0.903.
+    # issue 14) 0.914, the reweighted fit alone 0.903; the defaults 0.908 on
+    # one CPU (the fallback ahead on the held-back rows by 0.0158, standard
+    # error 0.0054; its best epoch led its last by 0.0013 only, so the final
+    # fit ran its whole budget) and 0.913 on another (ahead by 0.0117, SE
+    # 0.0053; its best epoch, the 39th, led by 0.0060, SE 0.0027, so the
+    # final fit stopped there). The fits are deterministic on one machine,
+    # not across CPUs: the pin is the rule, not where it stops.
     assert clf.selected_ == "fallback"
     assert scores[1] >= scores[0] - 0.01, scores
     assert scores[2] < scores[0], scores  # what the fallback is for
     # 2,990 training rows: 24 batches, so the "auto" budget is 50 epochs, all
-    # of them Gold Loss Correction's in a fresh net.
-    assert clf.max_epochs_ == 50 and clf.selection_["stop_epoch"] is None
-    assert clf.history_[:, "phase"] == ["fallback"] * 50
+    # of them Gold Loss Correction's in a fresh net, cut at the round's best
+    # held-back epoch where that leads the last by more than STOP_GUARD SEs.
+    sel = clf.selection_
+    stopped = sel["stop_lead"] > max(_STOP_GUARD * sel["stop_standard_error"], 0)
+    assert (sel["stop_epoch"] is not None) == stopped, sel["stop_epoch"]
+    n_epochs = 50 if sel["stop_epoch"] is None else sel["stop_epoch"]
+    assert clf.max_epochs_ == 50 and n_epochs <= 50
+    assert clf.history_[:, "phase"] == ["fallback"] * n_epochs
     # No meta epoch in the final fit: the weights are the selection round's,
     # each row's from the fold that trained on it; the label quality is the
     # final fit's record, averaged for the untrusted rows with their margin
