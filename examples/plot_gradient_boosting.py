@@ -77,8 +77,10 @@ print(f"{'the network alone (reweighter_)':32s} test accuracy {network:.3f}")
 # Which way was carried, and why
 # ------------------------------
 # ``carry_`` is the way kept; ``carry_check_`` the check's figures: each way's
-# accuracy on held-back rows' given labels, and its lead over the trees on the
-# rows as given, in units of the paired difference's standard error.
+# expected accuracy on held-back rows' true labels (the posterior of the class
+# it predicts, from the fold network's probabilities and the given labels), and
+# its lead over the trees on the rows as given, with the paired difference's
+# standard error.
 check = reweighted.carry_check_
 print("carried:", reweighted.carry_)
 for way, score in check["scores"].items():

@@ -13,17 +13,16 @@ the reweighter only through its public API (``fit``, ``example_weights_``,
 Which way to carry them (``carry``) is chosen by a check, as the selection
 round chooses a kind (:mod:`._selection`): cross-fitted on the untrusted
 rows, each way trains the estimator on the other folds and the trusted rows
-and scores the held-back fold: a classifier on the given labels or (its
-``check_score="posterior"``) by the posterior probability that it predicts
-a row's true label (:mod:`._posterior`, from the fold
+and scores the held-back fold: a classifier by the posterior probability
+that it predicts a row's true label (:mod:`._posterior`, from the fold
 reweighter's probabilities and the given labels; classes weighted as the
-reweighter's ``class_weight`` weights them), a regressor by its error on
-the given targets. A way other than the estimator on the rows as given is
-kept only when ahead of it by more than ``_selection.GUARD`` standard
-errors of the paired difference. Two ways need no reweighter:
-``"upweight"`` (the trusted rows weighted up) and ``"prune"`` (confident
-learning with the estimator's own out-of-fold probabilities,
-:mod:`._confident`).
+reweighter's ``class_weight`` weights them) or (its ``check_score="given"``)
+on the given labels, a regressor by its error on the given targets. A way
+other than the estimator on the rows as given is kept only when ahead of it
+by more than ``_selection.GUARD`` standard errors of the paired difference.
+Two ways need no reweighter: ``"upweight"`` (the trusted rows weighted up)
+and ``"prune"`` (confident learning with the estimator's own out-of-fold
+probabilities, :mod:`._confident`).
 """
 
 from numbers import Integral

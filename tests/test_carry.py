@@ -183,7 +183,7 @@ def test_the_check_scores_given_labels_for_a_reweighter_without_probabilities(no
     check = clf.fit(X, y, clean_mask=trusted).carry_check_
     assert check["score"] == "given"
     default = ReweightedClassifier(LogisticRegression(), random_state=0)
-    assert default.check_score == "given"
+    assert default.check_score == "posterior"
     untrusted, fold = _check_folds(trusted)
     right = np.concatenate(
         [

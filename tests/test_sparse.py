@@ -148,3 +148,29 @@ def test_sparse_input_through_both_exact_meta_methods():
         for m in ("fast", "general")
     ]
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-4)
+
+
+def test_carried_check_on_sparse_input_equals_dense():
+    """ReweightedClassifier's default check (the posterior of each held-back
+    row's true label, from the fold reweighter's probabilities) takes sparse
+    input and scores every way as on the same rows dense."""
+    from sklearn.linear_model import LogisticRegression
+
+    from sk_l2rw import ReweightedClassifier
+
+    X, y, trusted = _data("classification")
+    y_noisy, _ = make_noisy_labels(y, noise_rate=0.3, random_state=0)
+    y_noisy = np.where(trusted, y, y_noisy)
+    checks = [
+        ReweightedClassifier(
+            LogisticRegression(), reweighter=MetaReweightClassifier(**SMALL), random_state=0
+        )
+        .fit(to(X), y_noisy, clean_mask=trusted)
+        .carry_check_
+        for to in (np.asarray, sp.csr_matrix)
+    ]
+    dense, sparse = checks
+    assert sparse["score"] == dense["score"] == "posterior"
+    assert sparse["scores"].keys() == dense["scores"].keys()
+    for way, score in dense["scores"].items():
+        assert sparse["scores"][way] == pytest.approx(score, abs=1e-6)
