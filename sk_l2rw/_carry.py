@@ -28,6 +28,7 @@ probabilities, :mod:`._confident`).
 from numbers import Integral
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -67,16 +68,25 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         "reweighter": [None, HasMethods(["fit"])],
         "carry": [StrOptions({"auto", *CARRIES})],
         "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "n_jobs": [None, Integral],
         "random_state": ["random_state"],
     }
 
     def __init__(
-        self, estimator=None, *, reweighter=None, carry="auto", n_folds=2, random_state=None
+        self,
+        estimator=None,
+        *,
+        reweighter=None,
+        carry="auto",
+        n_folds=2,
+        n_jobs=None,
+        random_state=None,
     ):
         self.estimator = estimator
         self.reweighter = reweighter
         self.carry = carry
         self.n_folds = n_folds
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _estimator(self):
@@ -121,12 +131,20 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         seed = int(rng.randint(np.iinfo(np.int32).max))
         estimator = self._estimator()
         carries = self._carries(estimator)
+        fold = self._check_folds(y, trusted, rng) if len(carries) > 1 else None
+        # The check's folds and the reweighter on every row are independent
+        # fits, each seeded on its own: run side by side with n_jobs.
+        tasks = [
+            delayed(self._check_fold)(X, y, trusted, weight, carries, fold == k, seed)
+            for k in range(0 if fold is None else self.n_folds)
+        ]
+        tasks.append(delayed(self._fit_reweighter)(X, y, trusted, weight, seed))
+        *fold_results, self.reweighter_ = Parallel(n_jobs=self.n_jobs)(tasks)
         self.carry_check_ = None
         carry = carries[0]
         if len(carries) > 1:
-            self.carry_check_ = self._check(X, y, trusted, weight, carries, rng, seed)
+            self.carry_check_ = self._check(y, trusted, weight, carries, fold, fold_results)
             carry = self._pick(self.carry_check_)
-        self.reweighter_ = self._fit_reweighter(X, y, trusted, weight, seed)
         self.carry_ = carry
         self.estimator_ = self._fit_carried(
             estimator, self.reweighter_, X, y, trusted, weight, carry, seed
@@ -224,12 +242,43 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             return estimator.fit(X[rows], y[rows])
         return estimator.fit(X[rows], y[rows], sample_weight=weight[rows])
 
-    def _check(self, X, y, trusted, weight, carries, rng, seed):
-        """Each way's per-row score on held-back untrusted rows (see Notes)."""
+    def _check_folds(self, y, trusted, rng):
+        """Each row's fold of the check (trusted rows -1), or None when a fold
+        would hold no untrusted row or its complement too few targets."""
         mask = np.zeros(len(y), bool) if trusted is None else trusted
         untrusted = np.flatnonzero(~mask)
         fold = np.full(len(y), -1)
         fold[untrusted] = rng.permutation(len(untrusted)) % self.n_folds
+        if any(
+            not (fold == k).any() or not self._enough_targets(y[fold != k], y)
+            for k in range(self.n_folds)
+        ):
+            return None
+        return fold
+
+    def _check_fold(self, X, y, trusted, weight, carries, held, seed):
+        """One fold of the check: a reweighter and the estimator carried each
+        way, fitted on the rows ``held`` does not mark; per way, the
+        predictions on the held-back rows; what the fold reweighter tells the
+        check about them (:meth:`_held_view`); its ``class_weight``."""
+        train, held = np.flatnonzero(~held), np.flatnonzero(held)
+        sub_trusted = None if trusted is None else trusted[train]
+        sub_weight = None if weight is None else weight[train]
+        reweighter = self._fit_reweighter(X[train], y[train], sub_trusted, sub_weight, seed)
+        estimator = self._estimator()
+        predictions = {}
+        for carry in carries:
+            model = self._fit_carried(
+                estimator, reweighter, X[train], y[train], sub_trusted, sub_weight, carry, seed
+            )
+            predictions[carry] = model.predict(X[held])
+        view = self._held_view(reweighter, X[held])
+        return predictions, view, getattr(reweighter, "class_weight", None)
+
+    def _check(self, y, trusted, weight, carries, fold, fold_results):
+        """Each way's per-row score on held-back untrusted rows (see Notes),
+        from the folds' results (:meth:`_check_fold`; ``fold`` None: no check,
+        the rows as given)."""
         check = {
             "n_rows": 0,
             "score": None,
@@ -237,33 +286,16 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             "differences": {},
             "standard_errors": {},
         }
-        if any(
-            not (fold == k).any() or not self._enough_targets(y[fold != k], y)
-            for k in range(self.n_folds)
-        ):
+        if fold is None:
             return check  # too few untrusted rows to check: the rows as given
-        predictions = {carry: [] for carry in carries}
-        views, held_rows = [], []
-        estimator = self._estimator()
-        for k in range(self.n_folds):
-            train, held = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            sub_trusted = None if trusted is None else trusted[train]
-            sub_weight = None if weight is None else weight[train]
-            reweighter = self._fit_reweighter(X[train], y[train], sub_trusted, sub_weight, seed)
-            for carry in carries:
-                model = self._fit_carried(
-                    estimator, reweighter, X[train], y[train], sub_trusted, sub_weight, carry, seed
-                )
-                predictions[carry].append(model.predict(X[held]))
-            views.append(self._held_view(reweighter, X[held]))
-            held_rows.append(held)
-        held = np.concatenate(held_rows)
+        mask = np.zeros(len(y), bool) if trusted is None else trusted
+        held = np.concatenate([np.flatnonzero(fold == k) for k in range(self.n_folds)])
         right, w, check["score"] = self._held_scores(
-            {carry: np.concatenate(p) for carry, p in predictions.items()},
+            {carry: np.concatenate([r[0][carry] for r in fold_results]) for carry in carries},
             y[held],
-            views,
+            [r[1] for r in fold_results],
             None if weight is None else weight[held],
-            getattr(reweighter, "class_weight", None),
+            fold_results[-1][2],
             y[mask] if mask.any() else y,
             y,
         )

@@ -68,6 +68,16 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
         regression, above all under background noise, where the given labels
         keep the estimator as given; a reweighter without ``predict_proba``
         is scored on the given labels).
+    n_jobs : int or None, default=None
+        Fits run side by side: the check's ``n_folds`` fold fits (each a
+        reweighter and the estimator carried each way) and the reweighter on
+        every row, through joblib (``None``: 1 unless in a
+        ``joblib.parallel_backend`` context; -1: every core). Each fit is
+        seeded on its own, so with a seeded reweighter (the default one is,
+        from ``random_state``) and estimator the result is the same for any
+        ``n_jobs``. joblib's default process backend limits each worker's
+        torch threads to the cores over ``n_jobs``; ``torch.set_num_threads``
+        in the caller does not reach the workers.
     random_state : int, RandomState instance or None, default=None
         Seeds the check's folds and the default reweighter.
 
@@ -164,6 +174,7 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
         carry="auto",
         n_folds=2,
         check_score="posterior",
+        n_jobs=None,
         random_state=None,
     ):
         super().__init__(
@@ -171,6 +182,7 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
             reweighter=reweighter,
             carry=carry,
             n_folds=n_folds,
+            n_jobs=n_jobs,
             random_state=random_state,
         )
         self.check_score = check_score
@@ -301,7 +313,8 @@ class ReweightedRegressor(RegressorMixin, _CarryBase):
     :class:`~sk_l2rw.MetaReweightRegressor` (by default with its defaults),
     the estimator by default ``HistGradientBoostingRegressor()``, and the
     ways are ``"weights"`` (each untrusted row's ``example_weights_`` as the
-    estimator's ``sample_weight``) and ``"none"`` (every row as given); the
+    estimator's ``sample_weight``), ``"upweight"`` (the trusted rows weighted
+    up to the untrusted rows' total) and ``"none"`` (every row as given); the
     check scores held-back rows by minus their absolute error on the given
     targets. Parameters, attributes and the check are otherwise those of
     :class:`ReweightedClassifier`, with ``target_quality_`` (the
@@ -316,10 +329,12 @@ class ReweightedRegressor(RegressorMixin, _CarryBase):
         What learns the weights, cloned at ``fit``; None:
         ``MetaReweightRegressor()`` with its defaults, seeded from
         ``random_state``.
-    carry : {"auto", "weights", "none"}, default="auto"
+    carry : {"auto", "weights", "upweight", "none"}, default="auto"
         How the reweighter's results reach the estimator.
     n_folds : int, default=2
         Folds of the untrusted rows in the check.
+    n_jobs : int or None, default=None
+        Fits run side by side, as for :class:`ReweightedClassifier`.
     random_state : int, RandomState instance or None, default=None
         Seeds the check's folds and the default reweighter.
 
@@ -333,7 +348,7 @@ class ReweightedRegressor(RegressorMixin, _CarryBase):
         The reweighter fitted on every row.
     estimator_ : regressor
         The estimator fitted on the carried rows.
-    carry_ : {"weights", "none"}
+    carry_ : {"weights", "upweight", "none"}
         The way carried.
     carry_check_ : dict or None
         The check, as for :class:`ReweightedClassifier`.

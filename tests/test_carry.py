@@ -269,6 +269,40 @@ def test_errors(noisy):
     assert set(clf.carry_check_["scores"]) == {"none", "weights", "filter", "upweight", "prune"}
 
 
+@pytest.mark.parametrize("task", ["classifier", "regressor"])
+def test_n_jobs_fits_side_by_side_to_the_same_result(noisy, corrupted, task):
+    """n_jobs=2 runs the check's folds and the full reweighter in joblib's
+    worker processes: the same check, way, weights and model as one job."""
+    if task == "classifier":
+        X, y, trusted = noisy
+        make = lambda n_jobs: ReweightedClassifier(  # noqa: E731
+            LogisticRegression(),
+            reweighter=MetaReweightClassifier(**TINY),
+            n_jobs=n_jobs,
+            random_state=0,
+        )
+    else:
+        X, _, y, trusted = corrupted
+        make = lambda n_jobs: ReweightedRegressor(  # noqa: E731
+            Ridge(), reweighter=MetaReweightRegressor(**TINY), n_jobs=n_jobs, random_state=0
+        )
+    one, two = (make(n).fit(X, y, clean_mask=trusted) for n in (None, 2))
+    assert two.carry_ == one.carry_
+    assert two.carry_check_["score"] == one.carry_check_["score"]
+    for key in ("scores", "differences", "standard_errors"):
+        assert two.carry_check_[key] == pytest.approx(one.carry_check_[key], abs=1e-6)
+    np.testing.assert_allclose(two.example_weights_, one.example_weights_, atol=1e-5)
+    np.testing.assert_allclose(two.predict(X), one.predict(X), atol=1e-5)
+    # The check's folds are those of a one-job fit drawn by hand.
+    assert one.carry_check_["n_rows"] == (~trusted).sum()
+
+
+def test_n_jobs_must_be_an_integer(noisy):
+    X, y, trusted = noisy
+    with pytest.raises(ValueError, match="'n_jobs' parameter"):
+        ReweightedClassifier(n_jobs="two").fit(X, y, clean_mask=trusted)
+
+
 def test_confident_issues_are_cleanlabs():
     """The confident-learning filter of "prune" flags exactly the rows
     cleanlab's ``find_label_issues(filter_by="confident_learning")`` does,

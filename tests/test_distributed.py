@@ -1,4 +1,5 @@
-"""A trusted-row search on a dask.distributed cluster gives the local run's scores.
+"""A trusted-row search, and ReweightedClassifier's check, on a dask.distributed
+cluster give the local run's results.
 
 Two worker processes on 127.0.0.1, no dashboard. Workers run torch on one
 thread by the recipe of the "Scaling out" page: ``client.run(torch.set_num_threads, 1)``
@@ -10,9 +11,10 @@ import pytest
 import sklearn
 import torch
 from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
-from sk_l2rw import MetaReweightClassifier
+from sk_l2rw import MetaReweightClassifier, ReweightedClassifier
 from sk_l2rw.model_selection import TrustedStratifiedKFold, trusted_scorer
 
 distributed = pytest.importorskip("distributed")
@@ -57,28 +59,65 @@ def search_scores(X, y, trusted):
     return search, {k: v for k, v in results.items() if "test_" in k}
 
 
-def test_grid_search_on_a_local_cluster_equals_the_local_run():
+@pytest.fixture(scope="module")
+def client():
+    """A two-process cluster on 127.0.0.1, one torch thread per worker."""
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.run(torch.set_num_threads, 1)
+        assert set(client.run(torch.get_num_threads).values()) == {1}
+        yield client
+
+
+def _executed(client):
+    return sum(client.run(lambda dask_worker: dask_worker.state.executed_count).values())
+
+
+def test_grid_search_on_a_local_cluster_equals_the_local_run(client):
     X, y, trusted = noisy_data()
     with sklearn.config_context(enable_metadata_routing=True):
         local, expected = search_scores(X, y, trusted)
-        with (
-            distributed.LocalCluster(
-                n_workers=2,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                host="127.0.0.1",
-            ) as cluster,
-            distributed.Client(cluster) as client,
-        ):
-            client.run(torch.set_num_threads, 1)
-            assert set(client.run(torch.get_num_threads).values()) == {1}
-            with joblib.parallel_backend("dask"):
-                remote, got = search_scores(X, y, trusted)
-            # Every fit ran on a worker, not in this process.
-            assert sum(client.run(lambda dask_worker: dask_worker.state.executed_count).values())
+        before = _executed(client)
+        with joblib.parallel_backend("dask"):
+            remote, got = search_scores(X, y, trusted)
+        # Every fit ran on a worker, not in this process.
+        assert _executed(client) > before
     assert got.keys() == expected.keys() and len(got) == 3 * 6
     for key, value in expected.items():
         np.testing.assert_array_equal(got[key], value, err_msg=key)
     assert remote.best_params_ == local.best_params_
+    np.testing.assert_array_equal(remote.predict(X), local.predict(X))
+
+
+def test_reweighted_classifier_check_on_a_local_cluster_equals_the_local_fit(client):
+    """ReweightedClassifier's check folds and full reweighter, sent to the
+    cluster by joblib's dask backend: the local fit's check, way and model."""
+    X, y, trusted = noisy_data()
+
+    def fit():
+        return ReweightedClassifier(
+            LogisticRegression(),
+            reweighter=MetaReweightClassifier(
+                hidden_layer_sizes=(16,), max_epochs=4, batch_size=32, random_state=0
+            ),
+            random_state=0,
+        ).fit(X, y, clean_mask=trusted)
+
+    local = fit()
+    before = _executed(client)
+    with joblib.parallel_backend("dask"):
+        remote = fit()
+    assert _executed(client) >= before + 3  # two fold fits and the full reweighter
+    assert remote.carry_ == local.carry_
+    for key in ("scores", "differences", "standard_errors"):
+        assert remote.carry_check_[key] == pytest.approx(local.carry_check_[key], abs=1e-6)
+    np.testing.assert_allclose(remote.example_weights_, local.example_weights_, atol=1e-5)
     np.testing.assert_array_equal(remote.predict(X), local.predict(X))
