@@ -5,10 +5,11 @@ Per ../shared/BENCHMARKS.md: the same module, data, batch size and epochs;
 ``--repeats``; ratios MetaReweightClassifier / skorch NeuralNetClassifier, with
 the paper's double-backward recipe (``meta_method="recipe"``) on the same net as
 the reference row. A second table times the bare steps in pure torch (no data
-loading), and a third gives the peak memory above the data, per fit, measured
-in a fresh process.
+loading), a third gives the peak memory above the data, per fit, measured
+in a fresh process, and the last what ``ReweightedClassifier`` costs on top of
+gradient-boosted trees, on one job and on three.
 
-Run (about 20 minutes on one core)::
+Run (about 40 minutes on one core)::
 
     python benchmarks/speed.py --out docs/benchmarks/speed.md
 
@@ -17,6 +18,7 @@ Run (about 20 minutes on one core)::
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -25,10 +27,12 @@ import time
 
 import numpy as np
 import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
 from skorch import NeuralNetClassifier
+from threadpoolctl import threadpool_limits
 from torch import nn
 
-from sk_l2rw import MLP, MetaReweightClassifier
+from sk_l2rw import MLP, MetaReweightClassifier, ReweightedClassifier
 from sk_l2rw._base import auto_epochs
 from sk_l2rw._meta import meta_step
 
@@ -123,6 +127,52 @@ def time_default_fits(hidden, n, epochs, repeats):
                 selected, used = out.selected_, out.max_epochs_
     medians = {k: statistics.median(t) for k, t in times.items()}
     return {**medians, "selected": selected, "epochs_used": used}
+
+
+def _trees():
+    return HistGradientBoostingClassifier(random_state=0)
+
+
+def time_carry_fits(n, epochs, repeats):
+    """``ReweightedClassifier(trees)`` with its defaults, on one job and on
+    three (the check's two fold fits and the reweighter on every row side by
+    side, in joblib's worker processes, reused from one fit to the next),
+    against the trees alone and the default reweighter alone; every process
+    on one thread (trees through threadpoolctl, the workers by joblib)."""
+    X, y, Xc, yc = make_data(n)
+    X_all, y_all = np.r_[X, Xc], np.r_[y, yc]
+
+    def reweighter():
+        return MetaReweightClassifier(max_epochs=epochs, batch_size=BATCH, random_state=0)
+
+    def carried(n_jobs):
+        return ReweightedClassifier(
+            _trees(), reweighter=reweighter(), n_jobs=n_jobs, random_state=0
+        ).fit(X, y, clean_val=(Xc, yc))
+
+    kinds = {
+        "trees": lambda: _trees().fit(X_all, y_all),
+        "reweighter": lambda: reweighter().fit(X, y, clean_val=(Xc, yc)),
+        "carried": lambda: carried(None),
+        "carried_jobs3": lambda: carried(3),
+    }
+    times = {kind: [] for kind in kinds}
+    fitted = {}
+    with threadpool_limits(1):
+        for _ in range(repeats):
+            for kind, fit in kinds.items():
+                start = time.perf_counter()
+                fitted[kind] = fit()
+                times[kind].append(time.perf_counter() - start)
+    one, three = fitted["carried"], fitted["carried_jobs3"]
+    medians = {k: statistics.median(t) for k, t in times.items()}
+    return {
+        **medians,
+        "carry": one.carry_,
+        "epochs_used": one.reweighter_.max_epochs_,
+        "same": bool(one.carry_ == three.carry_ and (one.predict(X) == three.predict(X)).all()),
+        "cores": os.cpu_count(),
+    }
 
 
 FITS = {
@@ -244,7 +294,7 @@ def main():
     parser.add_argument("--json", help="write the raw figures here")
     parser.add_argument(
         "--sections",
-        default="default,fits,steps,memory",
+        default="default,fits,steps,memory,carry",
         help="comma-separated sections to measure; the others are read from --json "
         "(e.g. --sections memory --json benchmarks/results/speed.json re-measures memory only)",
     )
@@ -266,6 +316,7 @@ def main():
         plan = [("default MLP (100,)", 10_000, ["plain", "meta", "recipe"])]
         default_plan = [("default MLP (100, 100)", 2_000, 4)]
         mem_plan = [("default MLP (100,)", n) for n in (10_000, 40_000)]
+        carry_plan = [(2_000, 4)]
     else:
         plan = [
             ("default MLP (100,)", 10_000, ["plain", "meta", "recipe"]),
@@ -275,6 +326,7 @@ def main():
             ("wide MLP (1024, 1024)", 100_000, ["plain", "meta"]),
         ]
         mem_plan = [("default MLP (100,)", n) for n in (10_000, 100_000, 1_000_000)]
+        carry_plan = [(2_000, "auto"), (20_000, 10)]
 
     if not args.quick:
         # The bar at 20k rows (10 epochs given to both), then small data with
@@ -282,7 +334,7 @@ def main():
         default_plan = [(net, 20_000, 10) for net in DEFAULT_NETS]
         default_plan += [("default MLP (100, 100)", n, "auto") for n in (300, 2_000, 5_000)]
     sections = set(args.sections.split(",")) - {""}
-    results = {"default": [], "fits": [], "steps": {}, "memory": []}
+    results = {"default": [], "fits": [], "steps": {}, "memory": [], "carry": []}
     if sections != set(results):
         with open(args.json) as f:  # the sections not re-measured now
             results = {**results, **json.load(f)}
@@ -310,6 +362,13 @@ def main():
             results["memory"].append(row)
             print(row, flush=True)
 
+    if "carry" in sections:
+        results["carry"] = []
+        for n, epochs in carry_plan:
+            t = time_carry_fits(n, epochs, repeats)
+            results["carry"].append({"n": n, "epochs": epochs, **t})
+            print("carry", n, epochs, t, flush=True)
+
     text = render(results, repeats, args.quick, sections)
     print(text)
     if args.out:
@@ -326,8 +385,8 @@ def _epochs(row):
     return str(row["epochs"])
 
 
-def render(results, repeats, quick, sections=("default", "fits", "steps", "memory")):
-    all_sections = {"default", "fits", "steps", "memory"}
+def render(results, repeats, quick, sections=("default", "fits", "steps", "memory", "carry")):
+    all_sections = {"default", "fits", "steps", "memory", "carry"}
     cmd = (
         "python benchmarks/speed.py"
         + (" --quick" if quick else "")
@@ -424,6 +483,32 @@ def render(results, repeats, quick, sections=("default", "fits", "steps", "memor
     ]
     for r in results["memory"]:
         lines.append(f"| {r['net']} | {r['n']:,} | {r['plain']:.0f} | {r['meta']:.0f} |")
+    if results.get("carry"):
+        lines += [
+            "",
+            "## The weights carried to gradient-boosted trees (`ReweightedClassifier`)",
+            "",
+            "`ReweightedClassifier(HistGradientBoostingClassifier())` with its defaults",
+            "(the check: per fold of two, a reweighter and the trees carried each of five",
+            "ways, `prune` with five more for its out-of-fold probabilities; then the",
+            "reweighter on every row and the trees carried the chosen way), against the",
+            "trees alone on the same rows and the default `MetaReweightClassifier` alone.",
+            "`n_jobs=3`: the two fold fits and the full reweighter side by side in joblib's",
+            "worker processes (reused between fits), each on one thread, on the machine's",
+            "cores; `same`: whether its way and predictions were those of the one-job fit.",
+            "",
+            "| rows | max_epochs | trees (s) | reweighter (s) | carried (s) | vs trees "
+            "| cores | carried, `n_jobs=3` (s) | speed-up | same | carried |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for r in results["carry"]:
+            lines.append(
+                f"| {r['n']:,} | {_epochs(r)} | {r['trees']:.2f} | {r['reweighter']:.2f} | "
+                f"{r['carried']:.2f} | {r['carried'] / r['trees']:.1f}x | "
+                f"{r['cores']} | {r['carried_jobs3']:.2f} | "
+                f"{r['carried'] / r['carried_jobs3']:.2f}x | {'yes' if r['same'] else 'no'} | "
+                f"{r['carry']} |"
+            )
     return "\n".join(lines) + "\n"
 
 

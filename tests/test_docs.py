@@ -118,3 +118,20 @@ def test_given_label_carry_table_is_what_the_saved_results_give():
         assert page == module.assemble(None)
     finally:
         module.CHECK_SCORE = saved
+
+
+def test_speed_page_is_what_the_saved_figures_give():
+    """The speed page rendered again from benchmarks/results/speed.json, with
+    the sections and repeats its first line names."""
+    module = _benchmark_module("speed")
+    page = (ROOT / "docs" / "benchmarks" / "speed.md").read_text()
+    command = page.split("`")[1]
+    args = command.split()
+    sections = args[args.index("--sections") + 1].split(",") if "--sections" in args else None
+    repeats = int(args[args.index("--repeats") + 1]) if "--repeats" in args else 5
+    results = json.loads((ROOT / "benchmarks" / "results" / "speed.json").read_text())
+    kwargs = {} if sections is None else {"sections": sections}
+    rendered = module.render(results, repeats, "--quick" in args, **kwargs)
+    # The first lines name the machine the last run was on.
+    assert rendered.split("\n", 3)[3] == page.split("\n", 3)[3]
+    assert "| 20,000 | 10 |" in page and "`n_jobs=3`" in page
