@@ -297,6 +297,26 @@ def test_n_jobs_fits_side_by_side_to_the_same_result(noisy, corrupted, task):
     assert one.carry_check_["n_rows"] == (~trusted).sum()
 
 
+class _SeesConfig(MetaReweightClassifier):
+    """A reweighter that records scikit-learn's configuration where it is fitted."""
+
+    def fit(self, X, y, **kwargs):
+        self.working_memory_ = sklearn.get_config()["working_memory"]
+        return super().fit(X, y, **kwargs)
+
+
+def test_n_jobs_workers_see_the_callers_sklearn_config(noisy):
+    """The fits sent to worker processes run under the caller's
+    ``sklearn.config_context`` (scikit-learn's ``Parallel``/``delayed``)."""
+    X, y, trusted = noisy
+    clf = ReweightedClassifier(
+        LogisticRegression(), reweighter=_SeesConfig(**TINY), n_jobs=2, random_state=0
+    )
+    with sklearn.config_context(working_memory=123):
+        clf.fit(X, y, clean_mask=trusted)
+    assert clf.reweighter_.working_memory_ == 123
+
+
 def test_n_jobs_must_be_an_integer(noisy):
     X, y, trusted = noisy
     with pytest.raises(ValueError, match="'n_jobs' parameter"):
