@@ -18,6 +18,11 @@ it by more than one standard error of the paired per-row difference):
   probabilities and ``T[i, l]`` estimated on the held-back rows as the
   ``q``-weighted share of given label ``l`` among rows of class ``i``
   (an unbiased score of true accuracy when ``q`` and ``T`` are right);
+- ``guarded``: ``posterior`` where the fold reweighters agree with the
+  held-back rows' given labels at least as often as the estimator on the rows
+  as given does (a network that fits the data no worse than the estimator),
+  else ``given`` (a candidate against the posterior's bias towards the ways
+  the network itself derives, seen where it fits worse: diamonds);
 - ``reweighter``: ``q`` of the predicted class (agreement with the fold
   reweighter; for reference);
 - ``true``: right on the true label (an oracle, for reference).
@@ -68,7 +73,7 @@ FIVE = ("none", "weights", "filter", "upweight", "prune")
 # calibrated confident joint, at least 10 rows left per class) instead of
 # filter_by="confident_learning".
 ALL = (*FIVE, "prune-cl")
-RULES = ("given", "posterior", "reweighter", "true")
+RULES = ("given", "posterior", "guarded", "reweighter", "true")
 # The sets of ways each rule is replayed with, by their number.
 WAY_SETS = {"3": FIRST, "5": FIVE, "6": ALL}
 
@@ -145,9 +150,20 @@ def collected(spec, seed, est, dump, name):
     return out
 
 
+def network_leads(held, classes):
+    """Whether the fold reweighters agree with the held-back rows' given labels
+    at least as often as the estimator on the rows as given (``"none"``) does,
+    each row weighted as the check weighs it."""
+    w = held["w"] / held["w"].sum()
+    network = classes[np.argmax(held["q"], axis=1)] == held["given"]
+    return float(w @ network) >= float(w @ (held["pred"]["none"] == held["given"]))
+
+
 def scores(held, classes, rule):
     """Per held-back row and way, the row's score under ``rule``."""
     given = np.searchsorted(classes, held["given"])
+    if rule == "guarded":
+        return scores(held, classes, "posterior" if network_leads(held, classes) else "given")
     if rule == "given":
         return {w: (p == held["given"]).astype(float) for w, p in held["pred"].items()}
     if rule == "true":

@@ -128,7 +128,7 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     noise at 30 %, to 0.4 of the true ones) and favours an estimator that
     fits the noise; a reweighter without ``predict_proba`` is scored so. But
     the posterior is only as good as the fold reweighter's probabilities:
-    where the network fits the data poorly it misleads the check.
+    it favours the ways derived from the network itself.
     Each class is weighted as the reweighter's ``class_weight`` weights it
     (by default None: every row 1; ``"trusted"``: to its share of the
     trusted set; ``"balanced"`` or a dict: scikit-learn's factors), times
