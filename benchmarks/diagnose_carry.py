@@ -44,6 +44,11 @@ lines tally every rule's verdicts (``--summary-only``: from ``--json`` alone)::
 
     python benchmarks/diagnose_carry.py --scenarios heldout-hastie-oneway-30 \
         --cache benchmarks/.cache/carry --dump benchmarks/.cache/diag --json /tmp/diag.json
+
+``--n-folds`` sets the check's folds (``ReweightedClassifier``'s ``n_folds``;
+its dumps are kept apart). Saved outputs: ``benchmarks/results/diagnose_carry/``
+(``guard-trees.txt``: the ``guarded`` rule on five scenarios;
+``folds3-trees.txt``: the check on three folds).
 """
 
 import argparse
@@ -78,13 +83,14 @@ RULES = ("given", "posterior", "guarded", "reweighter", "true")
 WAY_SETS = {"3": FIRST, "5": FIVE, "6": ALL}
 
 
-def collect(spec, seed, est):
+def collect(spec, seed, est, n_folds=2):
     """Held-back predictions per way and test accuracy per way, for one seed."""
     X, y_true, y, trusted, X_te, y_te, metric = quality.scenario_data(spec, seed)
     make = carry.ESTIMATORS[est]
     clf = ReweightedClassifier(
         make(seed),
         reweighter=carry.CachedReweighter(max_epochs=spec["epochs"], random_state=seed),
+        n_folds=n_folds,
         random_state=seed,
     )
     classes = np.unique(y)
@@ -138,14 +144,15 @@ def fit_way(clf, estimator, rw, X, y, trusted, way, seed):
     return clone(estimator).fit(X[rows], y[rows])
 
 
-def collected(spec, seed, est, dump, name):
+def collected(spec, seed, est, dump, name, n_folds=2):
     """``collect``, kept in and reused from ``dump`` (a directory) when given."""
     if dump is None:
-        return collect(spec, seed, est)
-    path = Path(dump) / f"{name}--{est}--{seed}.pkl"
+        return collect(spec, seed, est, n_folds)
+    folds = "" if n_folds == 2 else f"--folds{n_folds}"
+    path = Path(dump) / f"{name}--{est}--{seed}{folds}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    out = collect(spec, seed, est)
+    out = collect(spec, seed, est, n_folds)
     carry.write_pickle(path, out)
     return out
 
@@ -192,6 +199,9 @@ def main(argv=None):
     parser.add_argument("--estimators", default=",".join(carry.ESTIMATORS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--cache", required=True)
+    parser.add_argument(
+        "--n-folds", type=int, default=2, help="the check's folds (ReweightedClassifier's n_folds)"
+    )
     parser.add_argument("--json", help="write the per-seed choices and accuracies here")
     parser.add_argument(
         "--dump",
@@ -224,7 +234,9 @@ def main(argv=None):
             base = json.loads((Path(args.baselines) / f"{name}--{est}.json").read_text())
             rows = []
             for seed in range(args.seeds):
-                held, test, classes = collected(specs[name], seed, est, args.dump, name)
+                held, test, classes = collected(
+                    specs[name], seed, est, args.dump, name, args.n_folds
+                )
                 row = {m: base[str(seed)][m] for m in carry.BASELINES}
                 row.update({f"way:{w}": test[w] for w in ALL})
                 for rule in RULES:
