@@ -256,12 +256,12 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             return None
         return fold
 
-    def _check_fold(self, X, y, trusted, weight, carries, held, seed):
+    def _check_fold(self, X, y, trusted, weight, carries, held_mask, seed):
         """One fold of the check: a reweighter and the estimator carried each
-        way, fitted on the rows ``held`` does not mark; per way, the
-        predictions on the held-back rows; what the fold reweighter tells the
-        check about them (:meth:`_held_view`); its ``class_weight``."""
-        train, held = np.flatnonzero(~held), np.flatnonzero(held)
+        way, fitted on the rows ``held_mask`` does not mark; per way, the
+        predictions on the held-back rows, and what the fold reweighter tells
+        the check about them (:meth:`_held_view`)."""
+        train, held = np.flatnonzero(~held_mask), np.flatnonzero(held_mask)
         sub_trusted = None if trusted is None else trusted[train]
         sub_weight = None if weight is None else weight[train]
         reweighter = self._fit_reweighter(X[train], y[train], sub_trusted, sub_weight, seed)
@@ -272,8 +272,7 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
                 estimator, reweighter, X[train], y[train], sub_trusted, sub_weight, carry, seed
             )
             predictions[carry] = model.predict(X[held])
-        view = self._held_view(reweighter, X[held])
-        return predictions, view, getattr(reweighter, "class_weight", None)
+        return predictions, self._held_view(reweighter, X[held])
 
     def _check(self, y, trusted, weight, carries, fold, fold_results):
         """Each way's per-row score on held-back untrusted rows (see Notes),
@@ -290,12 +289,14 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             return check  # too few untrusted rows to check: the rows as given
         mask = np.zeros(len(y), bool) if trusted is None else trusted
         held = np.concatenate([np.flatnonzero(fold == k) for k in range(self.n_folds)])
+        predictions, views = zip(*fold_results)
         right, w, check["score"] = self._held_scores(
-            {carry: np.concatenate([r[0][carry] for r in fold_results]) for carry in carries},
+            {carry: np.concatenate([p[carry] for p in predictions]) for carry in carries},
             y[held],
-            [r[1] for r in fold_results],
+            list(views),
             None if weight is None else weight[held],
-            fold_results[-1][2],
+            # The fold reweighters are clones of the full one: the same parameters.
+            getattr(self.reweighter_, "class_weight", None),
             y[mask] if mask.any() else y,
             y,
         )
