@@ -2,7 +2,9 @@
 
 For every noise scenario of ``quality.py`` (its data, splits, noise and
 trusted rows, seed for seed) and each estimator (scikit-learn's
-``HistGradientBoostingClassifier`` with its defaults, ``LogisticRegression``),
+``HistGradientBoostingClassifier`` with its defaults, ``LogisticRegression``,
+and LightGBM's ``LGBMClassifier`` with its defaults, one thread, where
+``lightgbm`` is installed: ``pip install "sk_l2rw[lightgbm]"``),
 test accuracy of:
 
 - ``noisy``: the estimator on every training row as given (trusted rows with
@@ -71,6 +73,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
 
+try:  # an optional extra: pip install "sk_l2rw[lightgbm]"
+    from lightgbm import LGBMClassifier
+except ImportError:
+    LGBMClassifier = None
+
 sys.path.insert(0, str(Path(__file__).parent))
 import quality  # noqa: E402
 
@@ -80,6 +87,7 @@ RESULTS = Path(__file__).parent / "results" / "carry"
 ESTIMATORS = {  # the cached classes fit as their parents do
     "trees": lambda seed: CachedTrees(random_state=seed),
     "logistic": lambda seed: CachedLogistic(max_iter=2000),
+    "lightgbm": lambda seed: cached_lightgbm(seed),
 }
 # The check's rule (``--check-score``) and where each rule's results go: the
 # default's (ReweightedClassifier's own) to ``results/carry``.
@@ -138,6 +146,23 @@ class CachedLogistic(LogisticRegression):
 
     def fit(self, X, y, sample_weight=None):
         return _fit_cached(self, super().fit, X, y, "logistic-", sample_weight=sample_weight)
+
+
+def cached_lightgbm(seed):
+    """LightGBM's ``LGBMClassifier`` with its defaults (one thread, quiet),
+    its fits kept in ``CACHE``."""
+    if LGBMClassifier is None:
+        raise SystemExit('the "lightgbm" estimator needs lightgbm: pip install "sk_l2rw[lightgbm]"')
+    return CachedLightGBM(random_state=seed, n_jobs=1, verbose=-1)
+
+
+if LGBMClassifier is not None:
+
+    class CachedLightGBM(LGBMClassifier):
+        """``LGBMClassifier`` whose fits are kept in ``CACHE``."""
+
+        def fit(self, X, y, sample_weight=None):
+            return _fit_cached(self, super().fit, X, y, "lightgbm-", sample_weight=sample_weight)
 
 
 BASELINES = ("noisy", "trusted-up", "cleanlab")
@@ -400,7 +425,11 @@ def assemble(out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", default=",".join(noise_scenarios()))
-    parser.add_argument("--estimators", default=",".join(ESTIMATORS))
+    parser.add_argument(
+        "--estimators",
+        default=",".join(e for e in ESTIMATORS if e != "lightgbm" or LGBMClassifier is not None),
+        help="comma-separated, of " + ", ".join(ESTIMATORS) + " (default: those installed)",
+    )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--assemble-only", action="store_true")
     parser.add_argument("--out", help="write the Markdown tables here")

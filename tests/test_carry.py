@@ -72,13 +72,14 @@ def _coef(model):
     return np.c_[model.coef_, model.intercept_]
 
 
-def _pruned(X, y, trusted, seed):
+def _pruned(X, y, trusted, seed, estimator=None):
     """The rows "prune" keeps, by an independent route: scikit-learn's
     out-of-fold probabilities and cleanlab's confident-learning filter."""
     from cleanlab.filter import find_label_issues
 
+    estimator = LogisticRegression() if estimator is None else estimator
     folds = StratifiedKFold(5, shuffle=True, random_state=seed)
-    proba = cross_val_predict(LogisticRegression(), X, y, cv=folds, method="predict_proba")
+    proba = cross_val_predict(estimator, X, y, cv=folds, method="predict_proba")
     return trusted | ~find_label_issues(y, proba, filter_by="confident_learning")
 
 
@@ -376,6 +377,57 @@ def test_pipeline_and_grid_search_with_trusted_rows(noisy):
         search.fit(X, y, clean_mask=trusted)
     assert search.best_estimator_[-1].estimator_.C in (0.1, 1.0)
     assert search.predict(X).shape == (len(y),)
+
+
+# -- LightGBM (the optional extra) ------------------------------------------------
+
+
+def _lightgbm():
+    lightgbm = pytest.importorskip("lightgbm")  # in the "test" and "lightgbm" extras
+    return lightgbm.LGBMClassifier(n_estimators=20, n_jobs=1, verbose=-1, random_state=0)
+
+
+def test_lightgbm_carried_each_way_as_documented(noisy):
+    X, y, trusted = noisy
+    derived = check_random_state(0).randint(np.iinfo(np.int32).max)
+    for carry in ("weights", "filter", "upweight", "prune", "none"):
+        clf = ReweightedClassifier(
+            _lightgbm(), reweighter=MetaReweightClassifier(**TINY), carry=carry, random_state=0
+        ).fit(X, y, clean_mask=trusted)
+        w, q = clf.reweighter_.example_weights_, clf.reweighter_.label_quality_
+        rows, weight = np.arange(len(y)), None
+        if carry == "weights":
+            weight = np.where(trusted, 1.0, w)
+        elif carry == "filter":
+            rows = np.flatnonzero(trusted | (q > 0))
+        elif carry == "upweight":
+            weight = np.where(trusted, (~trusted).sum() / trusted.sum(), 1.0)
+        elif carry == "prune":
+            rows = np.flatnonzero(_pruned(X, y, trusted, derived, _lightgbm()))
+        assert 0 < len(rows) <= len(y)
+        ref = _lightgbm().fit(X[rows], y[rows], sample_weight=weight)
+        np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), rtol=1e-12)
+        np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
+
+
+def test_lightgbm_auto_checks_every_way_and_searches_its_parameters(noisy):
+    X, y, trusted = noisy
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = ReweightedClassifier(
+            _lightgbm(), reweighter=MetaReweightClassifier(**TINY), random_state=0
+        ).set_fit_request(clean_mask=True)
+        search = GridSearchCV(
+            clf,
+            {"estimator__num_leaves": [4, 8]},
+            scoring=trusted_scorer(),
+            cv=TrustedStratifiedKFold(2),
+        )
+        search.fit(X, y, clean_mask=trusted)
+    best = search.best_estimator_
+    assert best.estimator_.num_leaves in (4, 8)
+    assert set(best.carry_check_["scores"]) == {"none", "weights", "filter", "upweight", "prune"}
+    assert best.carry_ in best.carry_check_["scores"]
+    np.testing.assert_array_equal(best.classes_, np.unique(y))
 
 
 # -- the regressor ------------------------------------------------------------------
