@@ -32,7 +32,12 @@ filter), with the library's five, and with six: the five and a candidate,
 ``prune-cl``, the rows cleanlab's ``CleanLearning`` flags by default
 (``filter_by="prune_by_noise_rate"`` on the calibrated confident joint, at
 least 10 rows kept per class; cleanlab computes it) on the out-of-fold
-probabilities of ``prune``. Reported per scenario: the mean test accuracy
+probabilities of ``prune``; and with two more candidates of issue 19's
+fifth turn: ``both`` (the rows ``filter`` and ``prune`` both keep) and
+``relabel`` (the library's ``carry="relabel"``: every row, those ``filter``
+drops labelled with the reweighter's prediction), each added to the five
+(``5+b``, ``5+r``, ``5+br``), and ``5+r?``: ``relabel`` added only where the
+fold networks lead in the sense of ``guarded``. Reported per scenario: the mean test accuracy
 of the chosen way per rule, beside ``carry.py``'s baselines, and issue 19's
 verdict (met: a win or a tie within one paired SE against the best of
 noisy, trusted-up and cleanlab; harm: below noisy by more than one).
@@ -48,7 +53,9 @@ lines tally every rule's verdicts (``--summary-only``: from ``--json`` alone)::
 ``--n-folds`` sets the check's folds (``ReweightedClassifier``'s ``n_folds``;
 its dumps are kept apart). Saved outputs: ``benchmarks/results/diagnose_carry/``
 (``guard-trees.txt``: the ``guarded`` rule on five scenarios;
-``folds3-trees.txt``: the check on three folds).
+``folds3-trees.txt``: the check on three folds; ``relabel-trees.txt``: the
+candidates ``both`` and ``relabel`` on digits with one trusted row per class
+and on diamonds).
 """
 
 import argparse
@@ -68,7 +75,7 @@ import carry  # noqa: E402
 import quality  # noqa: E402
 
 from sk_l2rw import ReweightedClassifier  # noqa: E402
-from sk_l2rw._confident import out_of_fold_proba  # noqa: E402
+from sk_l2rw._confident import confident_issues, out_of_fold_proba  # noqa: E402
 from sk_l2rw._selection import ahead, paired_difference  # noqa: E402
 
 FIRST = ("none", "weights", "filter")
@@ -77,10 +84,24 @@ FIVE = ("none", "weights", "filter", "upweight", "prune")
 # CleanLearning flags by default (filter_by="prune_by_noise_rate" on the
 # calibrated confident joint, at least 10 rows left per class) instead of
 # filter_by="confident_learning".
-ALL = (*FIVE, "prune-cl")
+# Two more candidates (issue 19's fifth turn, against the loss on digits with
+# one trusted row per class, where no way of the five reaches cleanlab):
+# "both", the trusted rows and those both "filter" and "prune" keep; and
+# "relabel", every row, those with ``label_quality_ <= 0`` relabelled with the
+# reweighter's own prediction.
+ALL = (*FIVE, "prune-cl", "both", "relabel")
 RULES = ("given", "posterior", "guarded", "reweighter", "true")
-# The sets of ways each rule is replayed with, by their number.
-WAY_SETS = {"3": FIRST, "5": FIVE, "6": ALL}
+# The sets of ways each rule is replayed with, by their name.
+WAY_SETS = {
+    "3": FIRST,
+    "5": FIVE,
+    "6": (*FIVE, "prune-cl"),
+    "5+b": (*FIVE, "both"),
+    "5+r": (*FIVE, "relabel"),
+    "5+br": (*FIVE, "both", "relabel"),
+    # "relabel" offered only where the fold networks lead (``network_leads``).
+    "5+r?": (*FIVE, "relabel"),
+}
 
 
 def collect(spec, seed, est, n_folds=2):
@@ -125,6 +146,8 @@ def fit_way(clf, estimator, rw, X, y, trusted, way, seed):
     """The estimator carried ``way``: the library's ``_fit_carried``, or for
     ``"prune-cl"`` the trusted rows and those cleanlab's default filter keeps,
     on the same out-of-fold probabilities as ``"prune"``."""
+    if way in ("both", "relabel"):
+        return fit_candidate(estimator, rw, X, y, trusted, way, seed)
     if way != "prune-cl":
         return clf._fit_carried(estimator, rw, X, y, trusted, None, way, seed)
     from cleanlab.count import compute_confident_joint
@@ -142,6 +165,19 @@ def fit_way(clf, estimator, rw, X, y, trusted, way, seed):
         if len(np.unique(y[keep])) == len(classes):
             rows = np.flatnonzero(keep)
     return clone(estimator).fit(X[rows], y[rows])
+
+
+def fit_candidate(estimator, rw, X, y, trusted, way, seed):
+    """The estimator carried one of the candidate ways "both" or "relabel"."""
+    estimator = clone(estimator)
+    quality_ok = trusted | (np.nan_to_num(rw.label_quality_, nan=1.0) > 0)
+    if way == "relabel":
+        return estimator.fit(X, np.where(quality_ok, y, rw.predict(X)))
+    classes, codes = np.unique(y, return_inverse=True)
+    proba = out_of_fold_proba(estimator, X, codes, len(classes), None, seed)
+    keep = quality_ok if proba is None else quality_ok & (trusted | ~confident_issues(proba, codes))
+    rows = np.flatnonzero(keep) if len(np.unique(y[keep])) == len(classes) else np.arange(len(y))
+    return estimator.fit(X[rows], y[rows])
 
 
 def collected(spec, seed, est, dump, name, n_folds=2):
@@ -242,6 +278,8 @@ def main(argv=None):
                 for rule in RULES:
                     s = scores(held, classes, rule)
                     for label, ways in WAY_SETS.items():
+                        if label == "5+r?" and not network_leads(held, classes):
+                            ways = FIVE
                         pick = choose(s, held["w"], ways)
                         row[f"{rule}/{label}"] = test[pick]
                         row[f"{rule}/{label}:pick"] = pick
@@ -261,6 +299,8 @@ LETTER = {
     "upweight": "u",
     "prune": "p",
     "prune-cl": "c",
+    "both": "b",
+    "relabel": "r",
 }
 
 
@@ -292,7 +332,7 @@ def report(name, est, rows):
             text += " HARM" if v.harm else ""
             picks = "".join(LETTER[r[key + ":pick"]] for r in rows)
             parts.append(
-                f"  {key:13s} {v.mean:.3f} {text:9s} {v.difference:+.3f}±{v.se:.3f} {picks}"
+                f"  {key:15s} {v.mean:.3f} {text:9s} {v.difference:+.3f}±{v.se:.3f} {picks}"
             )
     print("\n".join(parts), flush=True)
 
@@ -307,7 +347,7 @@ def summary(saved, names, est):
             out = [verdict(saved[f"{n}--{est}"], key) for n in done]
             lost = [n for n, v in zip(done, out) if not v.met]
             lines.append(
-                f"  {key:13s} met {sum(v.met for v in out)} (wins {sum(v.win for v in out)}), "
+                f"  {key:15s} met {sum(v.met for v in out)} (wins {sum(v.win for v in out)}), "
                 f"harm {sum(v.harm for v in out)}; lost: {', '.join(lost) or 'none'}"
             )
     print("\n".join(lines), flush=True)

@@ -22,7 +22,9 @@ other than the estimator on the rows as given is kept only when ahead of it
 by more than ``_selection.GUARD`` standard errors of the paired difference.
 Two ways need no reweighter: ``"upweight"`` (the trusted rows weighted up)
 and ``"prune"`` (confident learning with the estimator's own out-of-fold
-probabilities, :mod:`._confident`).
+probabilities, :mod:`._confident`); ``"relabel"`` (the classifier's, asked
+for by name: the check does not offer it) keeps every row, those
+``"filter"`` drops relabelled with the reweighter's prediction.
 """
 
 from numbers import Integral
@@ -40,8 +42,12 @@ from ._confident import confident_issues, out_of_fold_proba
 from ._data import check_weights, vstack
 from ._selection import ahead, paired_difference
 
-# The ways to carry the reweighter's results to the estimator ("none" first).
-CARRIES = ("none", "weights", "filter", "upweight", "prune")
+# The ways to carry the reweighter's results to the estimator ("none" first),
+# and those carry="auto" checks: not "relabel", which the posterior check
+# picks where the network is worse than the estimator, and loses there
+# (benchmarks/results/diagnose_carry/relabel-trees.txt).
+CARRIES = ("none", "weights", "filter", "upweight", "prune", "relabel")
+CHECKED = CARRIES[:-1]
 
 
 def _estimator_has(attr):
@@ -55,7 +61,8 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
     """What the two wrappers share: the reweighter, the ways to carry, the check.
 
     A task sets ``_ways`` (the ways it offers, ``"none"`` first),
-    ``_quality`` (the reweighter's per-row record, which ``"filter"`` reads),
+    ``_checked`` (those ``carry="auto"`` checks), ``_quality`` (the
+    reweighter's per-row record, which ``"filter"`` and ``"relabel"`` read),
     and implements :meth:`_y_options` (``validate_data``'s for ``y``),
     :meth:`_default_estimator`,
     :meth:`_default_reweighter`, :meth:`_check_targets`,
@@ -203,7 +210,7 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
                     f"{type(estimator).__name__} is not one."
                 )
             return (self.carry,)
-        return tuple(w for w in self._ways if needs.get(w, (True,))[0])
+        return tuple(w for w in self._checked if needs.get(w, (True,))[0])
 
     def _fit_reweighter(self, X, y, trusted, weight, seed):
         reweighter = self._reweighter(seed)
@@ -228,9 +235,18 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             factor = base[~trusted].sum() / total if total > 0 else 1.0
             return estimator.fit(X, y, sample_weight=np.where(trusted, base * factor, base))
         keep = None
-        if carry == "filter":
+        if carry in ("filter", "relabel"):
             keep = trusted | (np.nan_to_num(getattr(reweighter, self._quality), nan=1.0) > 0)
-        elif carry == "prune":
+        if carry == "relabel":  # every row; those filter drops get the reweighter's label
+            relabelled = y.copy()
+            if not keep.all():
+                relabelled[~keep] = reweighter.predict(X[~keep])
+            if len(np.unique(relabelled)) < len(np.unique(y)):  # a class lost: as given
+                relabelled = y
+            if weight is None:
+                return estimator.fit(X, relabelled)
+            return estimator.fit(X, relabelled, sample_weight=weight)
+        if carry == "prune":
             classes, codes = np.unique(y, return_inverse=True)
             proba = out_of_fold_proba(estimator, X, codes, len(classes), weight, seed)
             if proba is not None:

@@ -33,6 +33,7 @@ from sk_l2rw.model_selection import TrustedStratifiedKFold, trusted_scorer
 
 torch.set_num_threads(1)
 
+SIX = ("none", "weights", "filter", "relabel", "upweight", "prune")  # the classifier's ways
 TINY = dict(hidden_layer_sizes=(8,), max_epochs=6, batch_size=32, random_state=0)
 
 
@@ -86,7 +87,7 @@ def _pruned(X, y, trusted, seed, estimator=None):
 def test_each_way_fits_the_estimator_as_documented(noisy):
     X, y, trusted = noisy
     derived = check_random_state(0).randint(np.iinfo(np.int32).max)
-    for carry in ("weights", "filter", "upweight", "prune", "none"):
+    for carry in ("weights", "filter", "relabel", "upweight", "prune", "none"):
         clf = _carried(carry, noisy)
         assert clf.carry_ == carry and clf.carry_check_ is None
         w, q = clf.reweighter_.example_weights_, clf.reweighter_.label_quality_
@@ -97,6 +98,11 @@ def test_each_way_fits_the_estimator_as_documented(noisy):
             keep = trusted | (q > 0)
             assert 0 < keep.sum() < len(y)
             ref = LogisticRegression().fit(X[keep], y[keep])
+        elif carry == "relabel":
+            keep = trusted | (q > 0)
+            relabelled = np.where(keep, y, clf.reweighter_.predict(X))
+            assert (relabelled != y).any() and (relabelled[trusted] == y[trusted]).all()
+            ref = LogisticRegression().fit(X, relabelled)
         elif carry == "upweight":
             up = (~trusted).sum() / trusted.sum()
             ref = LogisticRegression().fit(X, y, sample_weight=np.where(trusted, up, 1.0))
@@ -248,6 +254,34 @@ class _NoWeights(ClassifierMixin, BaseEstimator):
         return np.full(len(X), self.classes_[0])
 
 
+class _DistrustingReweighter(ClassifierMixin, BaseEstimator):
+    """Distrusts every label and predicts the first class everywhere."""
+
+    def fit(self, X, y, sample_weight=None, clean_mask=None):
+        self.classes_ = np.unique(y)
+        self.example_weights_ = np.zeros(len(y))
+        self.label_quality_ = np.full(len(y), -1.0)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_relabel_keeps_the_labels_as_given_where_a_class_would_be_lost(noisy):
+    X, y, trusted = noisy
+    # With trusted rows of every class, they keep their labels: every other row relabelled.
+    clf = ReweightedClassifier(
+        LogisticRegression(), reweighter=_DistrustingReweighter(), carry="relabel"
+    ).fit(X, y, clean_mask=trusted)
+    ref = LogisticRegression().fit(X, np.where(trusted, y, 0))
+    np.testing.assert_allclose(_coef(clf.estimator_), _coef(ref), rtol=1e-6)
+    # Without a trusted set every row would be class 0: the labels as given.
+    clf = ReweightedClassifier(
+        LogisticRegression(), reweighter=_DistrustingReweighter(), carry="relabel"
+    ).fit(X, y)
+    np.testing.assert_allclose(_coef(clf.estimator_), _coef(LogisticRegression().fit(X, y)))
+
+
 def test_errors(noisy):
     X, y, trusted = noisy
     with pytest.raises(TypeError, match="carry='weights' needs an estimator whose fit takes"):
@@ -265,9 +299,9 @@ def test_errors(noisy):
     clf.fit(X, y, clean_mask=trusted)
     assert set(clf.carry_check_["scores"]) == {"none", "filter"}
     assert not hasattr(clf, "predict_proba")
-    # With both, all five.
+    # With both, all five it checks ("relabel" only by name).
     clf = _carried("auto", noisy)
-    assert set(clf.carry_check_["scores"]) == {"none", "weights", "filter", "upweight", "prune"}
+    assert set(clf.carry_check_["scores"]) == set(SIX) - {"relabel"}
 
 
 @pytest.mark.parametrize("task", ["classifier", "regressor"])
@@ -390,22 +424,24 @@ def _lightgbm():
 def test_lightgbm_carried_each_way_as_documented(noisy):
     X, y, trusted = noisy
     derived = check_random_state(0).randint(np.iinfo(np.int32).max)
-    for carry in ("weights", "filter", "upweight", "prune", "none"):
+    for carry in SIX:
         clf = ReweightedClassifier(
             _lightgbm(), reweighter=MetaReweightClassifier(**TINY), carry=carry, random_state=0
         ).fit(X, y, clean_mask=trusted)
         w, q = clf.reweighter_.example_weights_, clf.reweighter_.label_quality_
-        rows, weight = np.arange(len(y)), None
+        rows, weight, labels = np.arange(len(y)), None, y
         if carry == "weights":
             weight = np.where(trusted, 1.0, w)
         elif carry == "filter":
             rows = np.flatnonzero(trusted | (q > 0))
+        elif carry == "relabel":
+            labels = np.where(trusted | (q > 0), y, clf.reweighter_.predict(X))
         elif carry == "upweight":
             weight = np.where(trusted, (~trusted).sum() / trusted.sum(), 1.0)
         elif carry == "prune":
             rows = np.flatnonzero(_pruned(X, y, trusted, derived, _lightgbm()))
         assert 0 < len(rows) <= len(y)
-        ref = _lightgbm().fit(X[rows], y[rows], sample_weight=weight)
+        ref = _lightgbm().fit(X[rows], labels[rows], sample_weight=weight)
         np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), rtol=1e-12)
         np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
 
@@ -425,7 +461,7 @@ def test_lightgbm_auto_checks_every_way_and_searches_its_parameters(noisy):
         search.fit(X, y, clean_mask=trusted)
     best = search.best_estimator_
     assert best.estimator_.num_leaves in (4, 8)
-    assert set(best.carry_check_["scores"]) == {"none", "weights", "filter", "upweight", "prune"}
+    assert set(best.carry_check_["scores"]) == set(SIX) - {"relabel"}
     assert best.carry_ in best.carry_check_["scores"]
     np.testing.assert_array_equal(best.classes_, np.unique(y))
 
@@ -474,6 +510,8 @@ def test_regressor_ways_and_check(corrupted):
     np.testing.assert_allclose(up.estimator_.coef_, ref.coef_, rtol=1e-6)
     with pytest.raises(ValueError, match="carry='filter' is not available to ReweightedRegressor"):
         ReweightedRegressor(carry="filter", **kw).fit(X, y_bad, clean_mask=trusted)
+    with pytest.raises(ValueError, match="carry='relabel' is not available to ReweightedRegressor"):
+        ReweightedRegressor(carry="relabel", **kw).fit(X, y_bad, clean_mask=trusted)
 
 
 def test_regressor_trees_on_gross_outliers(corrupted):
