@@ -416,6 +416,14 @@ def assemble(out):
         "the library's default `MetaReweightClassifier` (the defaults of issue 18: two "
         'hidden layers of 100, the "auto" budget), so these figures change with its defaults.'
     )
+    if any(RESULTS_BY_SCORE[CHECK_SCORE].glob("*--lightgbm.json")):
+        lines.append(
+            "\nLightGBM (`LGBMClassifier` with its defaults, one thread; `pip install "
+            '"sk_l2rw[lightgbm]"`) was measured later than the two others, on another machine: '
+            "the reweighter's fits differ across CPUs in the last bits, so its `l2rw`, "
+            "`weights` and `filter` columns differ slightly from the other tables' for the "
+            "same scenario and seed."
+        )
     text = "\n".join(lines) + "\n"
     if out:
         Path(out).write_text(text)

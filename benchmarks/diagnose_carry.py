@@ -54,8 +54,9 @@ lines tally every rule's verdicts (``--summary-only``: from ``--json`` alone)::
 its dumps are kept apart). Saved outputs: ``benchmarks/results/diagnose_carry/``
 (``guard-trees.txt``: the ``guarded`` rule on five scenarios;
 ``folds3-trees.txt``: the check on three folds; ``relabel-trees.txt``: the
-candidates ``both`` and ``relabel`` on digits with one trusted row per class
-and on diamonds).
+candidates ``both`` and ``relabel`` with trees on digits with one trusted
+row per class and on diamonds; ``relabel-lightgbm.txt``: with LightGBM on the
+first).
 """
 
 import argparse

@@ -395,20 +395,31 @@ def test_prune_keeps_every_row_when_a_class_cannot_be_cross_fitted(noisy):
     np.testing.assert_allclose(_coef(clf.estimator_), _coef(ref), rtol=1e-6)
 
 
-def test_pipeline_and_grid_search_with_trusted_rows(noisy):
+def _trusted_search(noisy, estimator, grid, pipeline=()):
+    """``GridSearchCV`` over ``ReweightedClassifier(estimator)`` (after the
+    ``pipeline`` steps), scored on trusted rows, fitted with the mask routed."""
     X, y, trusted = noisy
     with sklearn.config_context(enable_metadata_routing=True):
         clf = ReweightedClassifier(
-            LogisticRegression(), reweighter=MetaReweightClassifier(**TINY), random_state=0
+            estimator, reweighter=MetaReweightClassifier(**TINY), random_state=0
         ).set_fit_request(clean_mask=True)
-        pipe = make_pipeline(StandardScaler(), clf)
         search = GridSearchCV(
-            pipe,
-            {"reweightedclassifier__estimator__C": [0.1, 1.0]},
+            make_pipeline(*pipeline, clf) if pipeline else clf,
+            grid,
             scoring=trusted_scorer(),
             cv=TrustedStratifiedKFold(2),
         )
-        search.fit(X, y, clean_mask=trusted)
+        return search.fit(X, y, clean_mask=trusted)
+
+
+def test_pipeline_and_grid_search_with_trusted_rows(noisy):
+    X, y, _ = noisy
+    search = _trusted_search(
+        noisy,
+        LogisticRegression(),
+        {"reweightedclassifier__estimator__C": [0.1, 1.0]},
+        pipeline=(StandardScaler(),),
+    )
     assert search.best_estimator_[-1].estimator_.C in (0.1, 1.0)
     assert search.predict(X).shape == (len(y),)
 
@@ -447,19 +458,8 @@ def test_lightgbm_carried_each_way_as_documented(noisy):
 
 
 def test_lightgbm_auto_checks_every_way_and_searches_its_parameters(noisy):
-    X, y, trusted = noisy
-    with sklearn.config_context(enable_metadata_routing=True):
-        clf = ReweightedClassifier(
-            _lightgbm(), reweighter=MetaReweightClassifier(**TINY), random_state=0
-        ).set_fit_request(clean_mask=True)
-        search = GridSearchCV(
-            clf,
-            {"estimator__num_leaves": [4, 8]},
-            scoring=trusted_scorer(),
-            cv=TrustedStratifiedKFold(2),
-        )
-        search.fit(X, y, clean_mask=trusted)
-    best = search.best_estimator_
+    _, y, _ = noisy
+    best = _trusted_search(noisy, _lightgbm(), {"estimator__num_leaves": [4, 8]}).best_estimator_
     assert best.estimator_.num_leaves in (4, 8)
     assert set(best.carry_check_["scores"]) == set(SIX) - {"relabel"}
     assert best.carry_ in best.carry_check_["scores"]
