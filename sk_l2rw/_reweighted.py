@@ -145,7 +145,8 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     (``"prune"`` fits six: five for its out-of-fold probabilities, then its
     own).
 
-    That bias is why the check leaves ``"relabel"`` out: the estimator
+    The posterior's bias towards the ways the network derives is why the
+    check leaves ``"relabel"`` out: the estimator
     trained on the network's labels agrees with the network's posterior by
     construction. Measured with trees (``benchmarks/diagnose_carry.py``,
     ``benchmarks/results/diagnose_carry/relabel-trees.txt``, 5 seeds), a
