@@ -14,9 +14,10 @@ test accuracy of:
 - ``cleanlab``: cleanlab's ``CleanLearning(estimator)`` (5-fold);
   (``trusted-up`` is ``carry="upweight"``, and ``carry="prune"`` flags
   what ``CleanLearning`` would with ``filter_by="confident_learning"``);
-- ``weights`` / ``filter``: the estimator carried one fixed way from the
-  ``reweighter_`` of ``auto``'s fit (untrusted rows weighted by its
-  ``example_weights_``; rows with ``label_quality_ > 0`` and the trusted rows);
+- ``weights`` / ``filter`` / ``relabel``: the estimator carried one fixed
+  way from the ``reweighter_`` of ``auto``'s fit (untrusted rows weighted by
+  its ``example_weights_``; rows with ``label_quality_ > 0`` and the trusted
+  rows; every row, the others labelled with its prediction);
 - ``auto``: ``ReweightedClassifier(estimator)`` with its defaults (the check
   chooses the way; ``carry_`` is recorded);
 - ``l2rw``: that fit's ``reweighter_``, a default ``MetaReweightClassifier``
@@ -30,7 +31,8 @@ result was seen; three more (``carry-heldout2-*``), added with the ways
 ``upweight`` and ``prune`` before any result of the five-way rule; three
 (``carry-heldout3-*``) before any result of the posterior check; three
 (``carry-heldout4-*``) before any result of a check that offers the way
-``relabel`` (not yet run: the check does not offer it).
+``relabel`` (the check keeps it only where the fold networks lead the
+estimator as given on the held-back given labels).
 
 The rule (``../shared/BENCHMARKS.md``): ``auto`` meets a scenario when its
 mean paired difference to the best of ``noisy``, ``trusted-up`` and
@@ -169,12 +171,12 @@ if LGBMClassifier is not None:
 
 
 BASELINES = ("noisy", "trusted-up", "cleanlab")
-METHODS = (*BASELINES, "weights", "filter", "auto", "l2rw", "oracle")
+METHODS = (*BASELINES, "weights", "filter", "relabel", "auto", "l2rw", "oracle")
 # The methods that need no reweighter: --fixed-from takes them as saved.
-# "weights", "filter" and "l2rw" are recomputed from auto's reweighter, whose
+# "weights", "filter", "relabel" and "l2rw" are recomputed from auto's reweighter, whose
 # fits can differ in the last bits from another machine's.
 REWEIGHTER_FREE = (*BASELINES, "oracle")
-WAYS = ("weights", "filter", "upweight", "prune", "none")
+WAYS = ("weights", "filter", "relabel", "upweight", "prune", "none")
 # The held-out groups, in the order the page reports them.
 HELD_GROUPS = ("heldout", "carry-heldout", "carry-heldout-2", "carry-heldout-3", "carry-heldout-4")
 
@@ -309,6 +311,12 @@ def run_seed(spec, seed, estimator_name, saved=None):
     out["weights"] = score(make(seed).fit(X, y, sample_weight=w))
     keep = trusted | (auto.label_quality_ > 0)
     out["filter"] = score(make(seed).fit(X[keep], y[keep]))
+    relabelled = y.copy()  # as carry="relabel": as given where a class would be lost
+    if not keep.all():
+        relabelled[~keep] = auto.reweighter_.predict(X[~keep])
+    if len(np.unique(relabelled)) < len(np.unique(y)):
+        relabelled = y
+    out["relabel"] = score(make(seed).fit(X, relabelled))
     if saved:
         return {**{m: saved[m] for m in REWEIGHTER_FREE}, **out}
     out["noisy"] = score(make(seed).fit(X, y))
@@ -339,7 +347,7 @@ def run(names, seeds, estimators, fixed_from=None):
                 r = done[str(seed)]
                 print(
                     f"{name} {est} seed {seed}: "
-                    + ", ".join(f"{m} {r[m]:.3f}" for m in METHODS)
+                    + ", ".join(f"{m} {r[m]:.3f}" for m in METHODS if m in r)
                     + f" (carry {r['carry']})",
                     flush=True,
                 )
@@ -382,7 +390,11 @@ def assemble(out):
                 if not path.exists():
                     continue
                 rows = list(json.loads(path.read_text()).values())
-                means = {m: np.mean([r[m] for r in rows]) for m in METHODS}
+                # A method missing from any seed (results from before it) shows "-".
+                means = {
+                    m: np.mean([r[m] for r in rows]) if all(m in r for r in rows) else None
+                    for m in METHODS
+                }
                 best = max(BASELINES, key=means.get)
                 diff, se = _paired(rows, "auto", best)
                 harm_diff, harm_se = _paired(rows, "auto", "noisy")
@@ -402,7 +414,7 @@ def assemble(out):
                     verdict, met, harms, total = "one seed", met - ok, harms - harm, total - 1
                 rows_md.append(
                     f"| {name}{' †' if other else ''} | "
-                    + " | ".join(f"{means[m]:.3f}" for m in METHODS)
+                    + " | ".join("-" if means[m] is None else f"{means[m]:.3f}" for m in METHODS)
                     + f" | {verdict} ({diff:+.3f} ± {se:.3f} vs {best}) | "
                     + " ".join(f"{c[0]}{n}" for c, n in carries.items() if n)
                     + f" | {len(rows)} |"
@@ -431,19 +443,21 @@ def assemble(out):
             f'`check_score="{CHECK_SCORE}"`.\n'
         )
     lines.append(
-        "Ways: `w` weights, `f` filter, `u` upweight (the trusted rows weighted up), "
+        "Ways: `w` weights, `f` filter, `r` relabel (every row, those filter drops labelled "
+        "with the reweighter's prediction; kept by the check only where the fold networks "
+        "predict the held-back given labels at least as well as the estimator as given), "
+        "`u` upweight (the trusted rows weighted up), "
         "`p` prune (confident learning with the estimator's own out-of-fold "
         "probabilities), `n` none (the estimator on the rows as given). The reweighter is "
         "the library's default `MetaReweightClassifier` (the defaults of issue 18: two "
         'hidden layers of 100, the "auto" budget), so these figures change with its defaults.'
     )
-    if any(RESULTS_BY_SCORE[CHECK_SCORE].glob("*--lightgbm.json")):
+    if default:
         lines.append(
-            "\nLightGBM (`LGBMClassifier` with its defaults, one thread; `pip install "
-            '"sk_l2rw[lightgbm]"`) was measured later than the two others, on another machine: '
-            "the reweighter's fits differ across CPUs in the last bits, so its `l2rw`, "
-            "`weights` and `filter` columns differ slightly from the other tables' for the "
-            "same scenario and seed."
+            "\nThe three estimators' `weights`, `filter`, `relabel`, `auto` and `l2rw` columns "
+            "were measured in one run on one machine (issue 19's sixth turn, `--fixed-from` "
+            "the earlier results for the methods that need no reweighter); the reweighter's "
+            "fits differ across CPUs in the last bits, so a rerun elsewhere moves them slightly."
         )
     text = "\n".join(lines) + "\n"
     if out:

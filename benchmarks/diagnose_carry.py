@@ -23,6 +23,9 @@ it by more than one standard error of the paired per-row difference):
   as given does (a network that fits the data no worse than the estimator),
   else ``given`` (a candidate against the posterior's bias towards the ways
   the network itself derives, seen where it fits worse: diamonds);
+- ``guarded-b``: ``guarded`` with the agreement class-balanced (each given
+  class weighing the same), so that an estimator copying the class that
+  background noise fills does not look ahead of the network;
 - ``reweighter``: ``q`` of the predicted class (agreement with the fold
   reweighter; for reference);
 - ``true``: right on the true label (an oracle, for reference).
@@ -91,7 +94,7 @@ FIVE = ("none", "weights", "filter", "upweight", "prune")
 # "relabel", every row, those with ``label_quality_ <= 0`` relabelled with the
 # reweighter's own prediction.
 ALL = (*FIVE, "prune-cl", "both", "relabel")
-RULES = ("given", "posterior", "guarded", "reweighter", "true")
+RULES = ("given", "posterior", "guarded", "guarded-b", "reweighter", "true")
 # The sets of ways each rule is replayed with, by their name.
 WAY_SETS = {
     "3": FIRST,
@@ -194,11 +197,17 @@ def collected(spec, seed, est, dump, name, n_folds=2):
     return out
 
 
-def network_leads(held, classes):
+def network_leads(held, classes, balanced=False):
     """Whether the fold reweighters agree with the held-back rows' given labels
     at least as often as the estimator on the rows as given (``"none"``) does,
-    each row weighted as the check weighs it."""
-    w = held["w"] / held["w"].sum()
+    each row weighted as the check weighs it (``balanced``: each given class
+    weighing the same in all, so that copying a class the noise fills does
+    not lead)."""
+    w = held["w"]
+    if balanced:
+        given = np.searchsorted(classes, held["given"])
+        w = 1.0 / np.bincount(given, minlength=len(classes))[given]
+    w = w / w.sum()
     network = classes[np.argmax(held["q"], axis=1)] == held["given"]
     return float(w @ network) >= float(w @ (held["pred"]["none"] == held["given"]))
 
@@ -206,8 +215,9 @@ def network_leads(held, classes):
 def scores(held, classes, rule):
     """Per held-back row and way, the row's score under ``rule``."""
     given = np.searchsorted(classes, held["given"])
-    if rule == "guarded":
-        return scores(held, classes, "posterior" if network_leads(held, classes) else "given")
+    if rule in ("guarded", "guarded-b"):
+        leads = network_leads(held, classes, balanced=rule == "guarded-b")
+        return scores(held, classes, "posterior" if leads else "given")
     if rule == "given":
         return {w: (p == held["given"]).astype(float) for w, p in held["pred"].items()}
     if rule == "true":
@@ -279,7 +289,8 @@ def main(argv=None):
                 for rule in RULES:
                     s = scores(held, classes, rule)
                     for label, ways in WAY_SETS.items():
-                        if label == "5+r?" and not network_leads(held, classes):
+                        balanced = rule == "guarded-b"
+                        if label == "5+r?" and not network_leads(held, classes, balanced):
                             ways = FIVE
                         pick = choose(s, held["w"], ways)
                         row[f"{rule}/{label}"] = test[pick]

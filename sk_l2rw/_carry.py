@@ -22,9 +22,11 @@ other than the estimator on the rows as given is kept only when ahead of it
 by more than ``_selection.GUARD`` standard errors of the paired difference.
 Two ways need no reweighter: ``"upweight"`` (the trusted rows weighted up)
 and ``"prune"`` (confident learning with the estimator's own out-of-fold
-probabilities, :mod:`._confident`); ``"relabel"`` (the classifier's, asked
-for by name: the check does not offer it) keeps every row, those
-``"filter"`` drops relabelled with the reweighter's prediction.
+probabilities, :mod:`._confident`); ``"relabel"`` (the classifier's)
+keeps every row, those ``"filter"`` drops relabelled with the reweighter's
+prediction, and the check may keep it only where the fold reweighters
+predict the held-back given labels at least as well as the estimator on the
+rows as given (the task's ``_withheld``).
 """
 
 from numbers import Integral
@@ -42,12 +44,12 @@ from ._confident import confident_issues, out_of_fold_proba
 from ._data import check_weights, vstack
 from ._selection import ahead, paired_difference
 
-# The ways to carry the reweighter's results to the estimator ("none" first),
-# and those carry="auto" checks: not "relabel", which the posterior check
-# picks where the network is worse than the estimator, and loses there
-# (benchmarks/results/diagnose_carry/relabel-trees.txt).
+# The ways to carry the reweighter's results to the estimator ("none" first).
+# carry="auto" checks them all; the classifier keeps "relabel" only where the
+# fold networks predict the held-back given labels at least as well as the
+# estimator as given: the posterior check picks it where the network is worse,
+# and it loses there (benchmarks/results/diagnose_carry/relabel-trees.txt).
 CARRIES = ("none", "weights", "filter", "upweight", "prune", "relabel")
-CHECKED = CARRIES[:-1]
 
 
 def _estimator_has(attr):
@@ -60,14 +62,15 @@ def _estimator_has(attr):
 class _CarryBase(MetaEstimatorMixin, BaseEstimator):
     """What the two wrappers share: the reweighter, the ways to carry, the check.
 
-    A task sets ``_ways`` (the ways it offers, ``"none"`` first),
-    ``_checked`` (those ``carry="auto"`` checks), ``_quality`` (the
+    A task sets ``_ways`` (the ways it offers, ``"none"`` first, every one
+    of which ``carry="auto"`` checks), ``_quality`` (the
     reweighter's per-row record, which ``"filter"`` and ``"relabel"`` read),
     and implements :meth:`_y_options` (``validate_data``'s for ``y``),
     :meth:`_default_estimator`,
     :meth:`_default_reweighter`, :meth:`_check_targets`,
     :meth:`_held_view` (what a fold reweighter tells the check about its
-    held-back rows) and :meth:`_held_scores` (how the check scores them).
+    held-back rows), :meth:`_held_scores` (how the check scores them) and
+    :meth:`_withheld` (the checked ways the check may not keep).
     """
 
     _parameter_constraints = {
@@ -210,7 +213,7 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
                     f"{type(estimator).__name__} is not one."
                 )
             return (self.carry,)
-        return tuple(w for w in self._checked if needs.get(w, (True,))[0])
+        return tuple(w for w in self._ways if needs.get(w, (True,))[0])
 
     def _fit_reweighter(self, X, y, trusted, weight, seed):
         reweighter = self._reweighter(seed)
@@ -300,21 +303,23 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             "scores": {},
             "differences": {},
             "standard_errors": {},
+            "withheld": (),
         }
         if fold is None:
             return check  # too few untrusted rows to check: the rows as given
         mask = np.zeros(len(y), bool) if trusted is None else trusted
         held = np.concatenate([np.flatnonzero(fold == k) for k in range(self.n_folds)])
         predictions, views = zip(*fold_results)
+        predicted = {carry: np.concatenate([p[carry] for p in predictions]) for carry in carries}
+        held_weight = None if weight is None else weight[held]
+        # The fold reweighters are clones of the full one: the same parameters.
+        class_weight = getattr(self.reweighter_, "class_weight", None)
+        y_trusted = y[mask] if mask.any() else y
         right, w, check["score"] = self._held_scores(
-            {carry: np.concatenate([p[carry] for p in predictions]) for carry in carries},
-            y[held],
-            list(views),
-            None if weight is None else weight[held],
-            # The fold reweighters are clones of the full one: the same parameters.
-            getattr(self.reweighter_, "class_weight", None),
-            y[mask] if mask.any() else y,
-            y,
+            predicted, y[held], list(views), held_weight, class_weight, y_trusted, y
+        )
+        check["withheld"] = self._withheld(
+            predicted, y[held], list(views), held_weight, class_weight, y_trusted, y
         )
         w = w / w.sum()
         check["n_rows"] = len(w)
@@ -327,10 +332,16 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         return check
 
     @staticmethod
+    def _withheld(predictions, y_held, views, sample_weight, class_weight, y_trusted, y):
+        """The checked ways the check may not keep, from the same arguments
+        as :meth:`_held_scores` (none here)."""
+        return ()
+
+    @staticmethod
     def _pick(check):
-        """The best way by mean, when ahead of "none" by more than GUARD
-        standard errors; else "none"."""
-        ways = check["differences"]
+        """The best way by mean of those not withheld, when ahead of "none"
+        by more than GUARD standard errors; else "none"."""
+        ways = {w: d for w, d in check["differences"].items() if w not in check["withheld"]}
         if not ways:
             return "none"
         best = max(ways, key=ways.get)

@@ -16,7 +16,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._carry import CARRIES, CHECKED, _CarryBase, _estimator_has
+from ._carry import CARRIES, _CarryBase, _estimator_has
 from ._classifier import MetaReweightClassifier
 from ._net import trusted_class_weight
 from ._posterior import true_label_posterior
@@ -43,10 +43,9 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     always train the estimator, with their own weights (``"upweight"``
     scales them). ``carry="auto"`` chooses the way by a check on rows the
     compared models were not fitted to (see Notes), so that the estimator is
-    not made worse than on the labels as given; it checks every way but
-    ``"relabel"``, which only ``carry="relabel"`` takes (the check, scored
-    by the network's own posterior, picks it where the network fits worse
-    than the estimator, and it loses there; see Notes).
+    not made worse than on the labels as given; it keeps ``"relabel"`` only
+    where the network predicts the held-back given labels at least as well
+    as the estimator as given (see Notes).
 
     Parameters
     ----------
@@ -109,7 +108,8 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
         without ``predict_proba``), the held-back rows
         (``"n_rows"``; 0, and no way checked, when a fold would hold no
         untrusted row or its complement miss a class, or for the regressor
-        hold constant targets: then ``"none"``); None
+        hold constant targets: then ``"none"``), and the ways checked but
+        not to be kept (``"withheld"``: ``("relabel",)`` or ``()``); None
         when ``carry`` is not ``"auto"``.
     example_weights_ : ndarray of shape (n_samples,)
         The reweighter's ``example_weights_``, per row of ``X``.
@@ -141,22 +141,27 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     the rows' ``sample_weight``. The way with the best mean is kept when it is ahead of
     ``"none"`` by more than one standard error of the paired per-row
     difference, else ``"none"``. It costs ``n_folds`` more reweighter fits
-    and, with all five ways it checks, ``10 n_folds`` estimator fits
+    and, with all six ways, ``11 n_folds`` estimator fits
     (``"prune"`` fits six: five for its out-of-fold probabilities, then its
     own).
 
-    The posterior's bias towards the ways the network derives is why the
-    check leaves ``"relabel"`` out: the estimator
+    The posterior's bias towards the ways the network derives is why
+    ``"relabel"`` is kept only where the network leads: the estimator
     trained on the network's labels agrees with the network's posterior by
-    construction. Measured with trees (``benchmarks/diagnose_carry.py``,
+    construction, so the check alone would pick it wherever the network
+    disagrees with the estimator. Measured with trees
+    (``benchmarks/diagnose_carry.py``,
     ``benchmarks/results/diagnose_carry/relabel-trees.txt``, 5 seeds), a
-    check offering it picks it in every seed of digits with one trusted row
-    per class and of plotnine's diamonds: it wins the first (0.948 against
-    cleanlab's 0.941) and harms the second, where the network fits worse
-    than the trees (0.672 against the trees on the labels as given, 0.684;
-    paired difference -0.011, standard error 0.006). Ask for it
-    (``carry="relabel"``), or compare it with ``"auto"`` by cross-validation
-    scored on trusted rows, where the trusted set is large enough to judge.
+    check offering it always picks it in every seed of digits with one
+    trusted row per class and of plotnine's diamonds: it wins the first
+    (0.948 against cleanlab's 0.941) and harms the second, where the network
+    fits worse than the trees (0.672 against the trees on the labels as
+    given, 0.684; paired difference -0.011, standard error 0.006). On
+    diamonds the fold networks agree with the held-back given labels less
+    often than the trees as given, and the check withholds it; on digits
+    they agree more often. The comparison is on the given labels, so it
+    needs the fold reweighters' probabilities: with ``check_score="given"``
+    or a reweighter without ``predict_proba``, ``"relabel"`` is withheld.
 
     Examples
     --------
@@ -180,7 +185,6 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     """
 
     _ways = CARRIES
-    _checked = CHECKED
     _quality = "label_quality_"
     _parameter_constraints = {
         **_CarryBase._parameter_constraints,
@@ -271,6 +275,29 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
             predicted = np.searchsorted(classes, p)
             right[way] = factor[predicted] * post[rows, predicted] / expected
         return right, expected * weight, "posterior"
+
+    def _withheld(self, predictions, y_held, views, sample_weight, class_weight, y_trusted, y):
+        """``("relabel",)`` unless the fold reweighters' predicted classes
+        (from their probabilities, ``views``) agree with the held-back rows'
+        given labels at least as often as the estimator on the rows as given
+        (``"none"``) does, each row weighing its given class's factor under
+        ``class_weight`` times its ``sample_weight``; also where the views
+        are missing (``check_score="given"``, or a reweighter without
+        ``predict_proba``). An estimator trained on the network's labels
+        agrees with the network's posterior by construction: the check may
+        keep it only where the network is the better judge of the labels."""
+        if "relabel" not in predictions:
+            return ()
+        if any(view is None for view in views):
+            return ("relabel",)
+        classes = self.classes_
+        factor = self._class_factors(class_weight, y_trusted, y)
+        weight = factor[np.searchsorted(classes, y_held)]
+        if sample_weight is not None:
+            weight = weight * sample_weight
+        network = classes[np.argmax(np.concatenate(views), axis=1)] == y_held
+        estimator = predictions["none"] == y_held
+        return () if weight @ network >= weight @ estimator else ("relabel",)
 
     @staticmethod
     def _class_factors(class_weight, y_trusted, y):
@@ -395,7 +422,7 @@ class ReweightedRegressor(RegressorMixin, _CarryBase):
     (2,)
     """
 
-    _ways = _checked = ("none", "weights", "upweight")
+    _ways = ("none", "weights", "upweight")
     _quality = "target_quality_"
 
     def _y_options(self):

@@ -165,9 +165,14 @@ def test_the_check_against_a_hand_computation(noisy, class_weight):
     expected_total = sum(post[r] @ factor for r in range(len(pred)))
     assert check["n_rows"] == len(untrusted)
     assert check["scores"]["none"] == pytest.approx(expected_right / expected_total)
-    # The rule: the best way when ahead of "none" by more than one SE.
-    best = max(check["differences"], key=check["differences"].get)
-    ahead = check["differences"][best] > check["standard_errors"][best]
+    # "relabel" is withheld unless the fold networks agree with the given
+    # labels, each row weighing its given class's factor, as often as "none".
+    network = factor[given] @ (q.argmax(axis=1) == given)
+    assert check["withheld"] == (() if network >= factor[given] @ (pred == given) else ("relabel",))
+    # The rule: the best way not withheld, when ahead of "none" by more than one SE.
+    kept = {w: d for w, d in check["differences"].items() if w not in check["withheld"]}
+    best = max(kept, key=kept.get)
+    ahead = kept[best] > check["standard_errors"][best]
     assert clf.carry_ == (best if ahead else "none")
 
 
@@ -267,6 +272,54 @@ class _DistrustingReweighter(ClassifierMixin, BaseEstimator):
         return np.full(len(X), self.classes_[0])
 
 
+class _LookupReweighter(ClassifierMixin, BaseEstimator):
+    """Trusts every label; predicts the labels of ``lookup`` (rows of
+    ``X`` by their first feature, as given), or the first class everywhere
+    with ``constant=True``."""
+
+    def __init__(self, lookup=None, constant=False):
+        self.lookup = lookup
+        self.constant = constant
+
+    def fit(self, X, y, sample_weight=None, clean_mask=None):
+        self.classes_ = np.unique(y)
+        self.example_weights_ = np.ones(len(y))
+        self.label_quality_ = np.ones(len(y))
+        return self
+
+    def predict_proba(self, X):
+        if self.constant:
+            labels = np.full(len(X), self.classes_[0])
+        else:
+            X_all, y_all = self.lookup
+            order = np.argsort(X_all[:, 0])
+            labels = y_all[order][np.searchsorted(X_all[order, 0], X[:, 0])]
+        return np.eye(len(self.classes_))[np.searchsorted(self.classes_, labels)] * 0.8 + 0.2 / 3
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+@pytest.mark.parametrize("constant", [False, True])
+def test_the_check_withholds_relabel_unless_the_network_leads(noisy, constant):
+    """A reweighter that predicts every given label leads the estimator on
+    the held-back given labels: "relabel" may be kept; one that predicts a
+    single class does not: it is withheld, and never carried. Scored on the
+    given labels, the check cannot compare and withholds it."""
+    X, y, trusted = noisy
+    rw = _LookupReweighter(lookup=None if constant else (X, y), constant=constant)
+    clf = ReweightedClassifier(LogisticRegression(), reweighter=rw, random_state=0)
+    check = clf.fit(X, y, clean_mask=trusted).carry_check_
+    assert set(check["scores"]) == set(SIX)
+    assert check["withheld"] == (("relabel",) if constant else ())
+    if constant:
+        assert clf.carry_ != "relabel"
+    given = ReweightedClassifier(
+        LogisticRegression(), reweighter=rw, check_score="given", random_state=0
+    )
+    assert given.fit(X, y, clean_mask=trusted).carry_check_["withheld"] == ("relabel",)
+
+
 def test_relabel_keeps_the_labels_as_given_where_a_class_would_be_lost(noisy):
     X, y, trusted = noisy
     # With trusted rows of every class, they keep their labels: every other row relabelled.
@@ -297,11 +350,11 @@ def test_errors(noisy):
     # Without sample_weight or predict_proba the check compares the two other ways only.
     clf = ReweightedClassifier(_NoWeights(), reweighter=MetaReweightClassifier(**TINY))
     clf.fit(X, y, clean_mask=trusted)
-    assert set(clf.carry_check_["scores"]) == {"none", "filter"}
+    assert set(clf.carry_check_["scores"]) == {"none", "filter", "relabel"}
     assert not hasattr(clf, "predict_proba")
-    # With both, all five it checks ("relabel" only by name).
+    # With both, all six.
     clf = _carried("auto", noisy)
-    assert set(clf.carry_check_["scores"]) == set(SIX) - {"relabel"}
+    assert set(clf.carry_check_["scores"]) == set(SIX)
 
 
 @pytest.mark.parametrize("task", ["classifier", "regressor"])
@@ -461,7 +514,7 @@ def test_lightgbm_auto_checks_every_way_and_searches_its_parameters(noisy):
     _, y, _ = noisy
     best = _trusted_search(noisy, _lightgbm(), {"estimator__num_leaves": [4, 8]}).best_estimator_
     assert best.estimator_.num_leaves in (4, 8)
-    assert set(best.carry_check_["scores"]) == set(SIX) - {"relabel"}
+    assert set(best.carry_check_["scores"]) == set(SIX)
     assert best.carry_ in best.carry_check_["scores"]
     np.testing.assert_array_equal(best.classes_, np.unique(y))
 
