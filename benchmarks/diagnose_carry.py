@@ -59,7 +59,8 @@ its dumps are kept apart). Saved outputs: ``benchmarks/results/diagnose_carry/``
 ``folds3-trees.txt``: the check on three folds; ``relabel-trees.txt``: the
 candidates ``both`` and ``relabel`` with trees on digits with one trusted
 row per class and on diamonds; ``relabel-lightgbm.txt``: with LightGBM on the
-first).
+first; ``guarded-b-trees.txt``: every rule with trees on all 36 scenarios of
+``carry.py`` but its ``carry-heldout5-*``, the tally at the end).
 """
 
 import argparse
