@@ -346,12 +346,10 @@ def run_seed(spec, seed, estimator_name, saved=None):
     out["weights"] = score(make(seed).fit(X, y, sample_weight=w))
     keep = trusted | (auto.label_quality_ > 0)
     out["filter"] = score(make(seed).fit(X[keep], y[keep]))
-    relabelled = y.copy()  # as carry="relabel": as given where a class would be lost
-    if not keep.all():
-        relabelled[~keep] = auto.reweighter_.predict(X[~keep])
-    if len(np.unique(relabelled)) < len(np.unique(y)):
-        relabelled = y
-    out["relabel"] = score(make(seed).fit(X, relabelled))
+    # carry="relabel" from the same reweighter, by the library's own fit.
+    out["relabel"] = score(
+        auto._fit_carried(make(seed), auto.reweighter_, X, y, trusted, None, "relabel", seed)
+    )
     if saved:
         return {**{m: saved[m] for m in REWEIGHTER_FREE}, **out}
     out["noisy"] = score(make(seed).fit(X, y))

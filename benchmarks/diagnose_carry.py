@@ -289,8 +289,8 @@ def main(argv=None):
                 row.update({f"way:{w}": test[w] for w in ALL})
                 for rule in RULES:
                     s = scores(held, classes, rule)
+                    balanced = rule == "guarded-b"
                     for label, ways in WAY_SETS.items():
-                        balanced = rule == "guarded-b"
                         if label == "5+r?" and not network_leads(held, classes, balanced):
                             ways = FIVE
                         pick = choose(s, held["w"], ways)

@@ -152,7 +152,7 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     disagrees with the estimator. Measured with trees
     (``benchmarks/diagnose_carry.py``,
     ``benchmarks/results/diagnose_carry/relabel-trees.txt``, 5 seeds), a
-    check offering it always picks it in every seed of digits with one
+    check that always offers it picks it in every seed of digits with one
     trusted row per class and of plotnine's diamonds: it wins the first
     (0.948 against cleanlab's 0.941) and harms the second, where the network
     fits worse than the trees (0.672 against the trees on the labels as
