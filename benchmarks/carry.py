@@ -34,7 +34,12 @@ result was seen; three more (``carry-heldout2-*``), added with the ways
 ``relabel`` (the check keeps it only where the fold networks lead the
 estimator as given on the held-back given labels); three
 (``carry-heldout5-*``) before any result of the balanced guard that
-``diagnose_carry.py`` calls ``guarded-b`` (not yet the library's rule).
+``diagnose_carry.py`` calls ``guarded-b``, now the library's
+``check_score="auto"`` (the posterior only where the fold networks lead the
+estimator as given on class-balanced agreement with the held-back given
+labels, else the given labels; ``relabel`` only where they lead); three
+(``carry-heldout6-*``) before any result of that lead test with a tolerance
+of one standard error.
 
 The rule (``../shared/BENCHMARKS.md``): ``auto`` meets a scenario when its
 mean paired difference to the best of ``noisy``, ``trusted-up`` and
@@ -47,9 +52,11 @@ Run (in parts, then assemble)::
     python benchmarks/carry.py --assemble-only --out docs/benchmarks/carry.md
 
 Results per scenario and estimator go to ``benchmarks/results/carry/``; with
-``--check-score given`` (the check scoring held-back rows on their given
-labels, the default before issue 19's fourth turn) to
-``benchmarks/results/carry-given/`` and the page ``carry_given.md``.
+``--check-score posterior`` (the posterior always, the default of issue 19's
+fourth to sixth turns) to ``benchmarks/results/carry-posterior/`` and the page
+``carry_posterior.md``; with ``--check-score given`` (the given labels always,
+the default before) to ``benchmarks/results/carry-given/`` and the page
+``carry_given.md``.
 With ``--cache DIR`` every fitted reweighter (the check's fold fits and the
 full one) and every estimator fit is pickled there, keyed by its class,
 parameters and the rows, labels, trusted mask and weights it was fitted on,
@@ -98,9 +105,13 @@ ESTIMATORS = {  # the cached classes fit as their parents do
 }
 # The check's rule (``--check-score``) and where each rule's results go: the
 # default's (ReweightedClassifier's own) to ``results/carry``.
-DEFAULT_CHECK_SCORE = "posterior"
+DEFAULT_CHECK_SCORE = "auto"
 CHECK_SCORE = DEFAULT_CHECK_SCORE
-RESULTS_BY_SCORE = {"posterior": RESULTS, "given": RESULTS.parent / "carry-given"}
+RESULTS_BY_SCORE = {
+    "auto": RESULTS,
+    "posterior": RESULTS.parent / "carry-posterior",
+    "given": RESULTS.parent / "carry-given",
+}
 CACHE = None  # a directory for the reweighter and estimator fits (``--cache``), or None
 
 
@@ -187,6 +198,7 @@ HELD_GROUPS = (
     "carry-heldout-3",
     "carry-heldout-4",
     "carry-heldout-5",
+    "carry-heldout-6",
 )
 
 
@@ -279,6 +291,27 @@ OWN_HELDOUT_5 = {
 }
 
 
+# Held out of a lead test with a tolerance (the fold networks lead unless they
+# trail the estimator as given by more than one standard error of the paired
+# class-balanced agreement; issue 19's seventh turn): fixed after
+# ``check_score="auto"`` (the strict lead test) was measured on the 39
+# scenarios above and before any result of the tolerance. Small data with
+# background noise (where the lead test is noisy and the strict one cost wine
+# with 40 % background noise) and a real table where the network trails the
+# trees (diamonds).
+OWN_HELDOUT_6 = {
+    "carry-heldout6-diamonds-pair-20": dict(
+        group="carry-heldout-6", data="diamonds", kind="pair", rate=0.2, k=10, epochs="auto"
+    ),
+    "carry-heldout6-iris-background-30": dict(
+        group="carry-heldout-6", data="iris", kind="background", rate=0.3, k=5, epochs="auto"
+    ),
+    "carry-heldout6-wine-background-30": dict(
+        group="carry-heldout-6", data="wine", kind="background", rate=0.3, k=5, epochs="auto"
+    ),
+}
+
+
 def noise_scenarios():
     """The noise scenarios of the quality benchmark (no imbalance, no
     trusted-size sweep), then this benchmark's own held-out ones."""
@@ -294,6 +327,7 @@ def noise_scenarios():
         **OWN_HELDOUT_3,
         **OWN_HELDOUT_4,
         **OWN_HELDOUT_5,
+        **OWN_HELDOUT_6,
     }
 
 
@@ -340,7 +374,12 @@ def run_seed(spec, seed, estimator_name, saved=None):
         check_score=CHECK_SCORE,
         random_state=seed,
     ).fit(X, y, clean_mask=trusted)
-    out = {"auto": score(auto), "carry": auto.carry_, "check": auto.carry_check_}
+    out = {
+        "auto": score(auto),
+        "carry": auto.carry_,
+        "check": auto.carry_check_,
+        "check_score": CHECK_SCORE,
+    }
     out["l2rw"] = score(auto.reweighter_)
     w = np.where(trusted, 1.0, auto.example_weights_)
     out["weights"] = score(make(seed).fit(X, y, sample_weight=w))
@@ -391,6 +430,19 @@ def _paired(rows, a, b):
     return quality.paired_stats([r[a] - r[b] for r in rows])
 
 
+def _check_score(row):
+    """The ``check_score`` a seed was measured with (results from before it
+    was recorded: the rule its check says it scored by)."""
+    if "check_score" in row:
+        return row["check_score"]
+    return (row["check"] or {}).get("score", "given")
+
+
+def _posterior_seeds(rows):
+    """How many seeds' checks scored the held-back rows on the posterior."""
+    return sum((r["check"] or {}).get("score") == "posterior" for r in rows)
+
+
 def assemble(out):
     specs = noise_scenarios()
     default = CHECK_SCORE == DEFAULT_CHECK_SCORE
@@ -438,9 +490,7 @@ def assemble(out):
                 total += 1
                 carries = {c: sum(r["carry"] == c for r in rows) for c in WAYS}
                 verdict = ("win" if diff > 0 else "tie") if ok else "lost"
-                other = any(
-                    r["check"].get("score", "given") != CHECK_SCORE for r in rows if r["check"]
-                )
+                other = any(_check_score(r) != CHECK_SCORE for r in rows)
                 marked += other
                 verdict += ", harm" if harm else ""
                 if len(rows) < 2:  # no standard error yet: not counted
@@ -450,6 +500,7 @@ def assemble(out):
                     + " | ".join("-" if means[m] is None else f"{means[m]:.3f}" for m in METHODS)
                     + f" | {verdict} ({diff:+.3f} ± {se:.3f} vs {best}) | "
                     + " ".join(f"{c[0]}{n}" for c, n in carries.items() if n)
+                    + (f" · P{_posterior_seeds(rows)}" if CHECK_SCORE == "auto" else "")
                     + f" | {len(rows)} |"
                 )
             if not rows_md:
@@ -462,6 +513,7 @@ def assemble(out):
                 "carry-heldout-3": "held out of the posterior check (added before its results)",
                 "carry-heldout-4": "held out of a check with relabel (added before its results)",
                 "carry-heldout-5": "held out of the balanced guard (added before its results)",
+                "carry-heldout-6": "held out of the guard's tolerance (added before its results)",
             }[held]
             lines += [
                 f"### {est}, {title}: met {met} of {total}, harm in {harms}",
@@ -479,17 +531,25 @@ def assemble(out):
     lines.append(
         "Ways: `w` weights, `f` filter, `r` relabel (every row, those filter drops labelled "
         "with the reweighter's prediction; kept by the check only where the fold networks "
-        "predict the held-back given labels at least as well as the estimator as given), "
+        "predict the held-back given labels, classes balanced, no worse than the estimator "
+        "as given within one standard error), "
         "`u` upweight (the trusted rows weighted up), "
         "`p` prune (confident learning with the estimator's own out-of-fold "
-        "probabilities), `n` none (the estimator on the rows as given). The reweighter is "
+        "probabilities), `n` none (the estimator on the rows as given)"
+        + (
+            "; `P` counts the seeds whose check scored on the posterior (the fold networks "
+            "no worse), the others scoring on the given labels"
+            if CHECK_SCORE == "auto"
+            else ""
+        )
+        + ". The reweighter is "
         "the library's default `MetaReweightClassifier` (the defaults of issue 18: two "
         'hidden layers of 100, the "auto" budget), so these figures change with its defaults.'
     )
     if default:
         lines.append(
             "\nThe three estimators' `weights`, `filter`, `relabel`, `auto` and `l2rw` columns "
-            "were measured in one run on one machine (issue 19's sixth turn, `--fixed-from` "
+            "were measured in one run on one machine (issue 19's seventh turn, `--fixed-from` "
             "the earlier results for the methods that need no reweighter); the reweighter's "
             "fits differ across CPUs in the last bits, so a rerun elsewhere moves them slightly."
         )
@@ -520,10 +580,10 @@ def main(argv=None):
     )
     parser.add_argument(
         "--check-score",
-        choices=("given", "posterior"),
+        choices=tuple(RESULTS_BY_SCORE),
         default=DEFAULT_CHECK_SCORE,
-        help="ReweightedClassifier's check_score (default: its default); given-label "
-        "results go to results/carry-given",
+        help="ReweightedClassifier's check_score (default: its default); the others' "
+        "results go to results/carry-posterior and results/carry-given",
     )
     parser.add_argument(
         "--fill-cache", action="store_true", help="only fit the reweighters, into --cache"

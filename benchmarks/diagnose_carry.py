@@ -26,6 +26,9 @@ it by more than one standard error of the paired per-row difference):
 - ``guarded-b``: ``guarded`` with the agreement class-balanced (each given
   class weighing the same), so that an estimator copying the class that
   background noise fills does not look ahead of the network;
+- ``guarded-b1``: ``guarded-b`` where the fold reweighters lead unless they
+  trail by more than one standard error of the paired per-row difference
+  (``ReweightedClassifier``'s default check since issue 19's seventh turn);
 - ``reweighter``: ``q`` of the predicted class (agreement with the fold
   reweighter; for reference);
 - ``true``: right on the true label (an oracle, for reference).
@@ -60,7 +63,9 @@ its dumps are kept apart). Saved outputs: ``benchmarks/results/diagnose_carry/``
 candidates ``both`` and ``relabel`` with trees on digits with one trusted
 row per class and on diamonds; ``relabel-lightgbm.txt``: with LightGBM on the
 first; ``guarded-b-trees.txt``: every rule with trees on all 36 scenarios of
-``carry.py`` but its ``carry-heldout5-*``, the tally at the end).
+``carry.py`` but its ``carry-heldout5-*``, the tally at the end;
+``guarded-b-heldout5-trees.txt``: those three; ``guarded-b1-trees.txt``:
+every rule with trees on the 39 scenarios before ``carry-heldout6-*``).
 """
 
 import argparse
@@ -95,7 +100,9 @@ FIVE = ("none", "weights", "filter", "upweight", "prune")
 # "relabel", every row, those with ``label_quality_ <= 0`` relabelled with the
 # reweighter's own prediction.
 ALL = (*FIVE, "prune-cl", "both", "relabel")
-RULES = ("given", "posterior", "guarded", "guarded-b", "reweighter", "true")
+RULES = ("given", "posterior", "guarded", "guarded-b", "guarded-b1", "reweighter", "true")
+# The lead test of each guarded rule: (class-balanced, tolerance in standard errors).
+LEAD_TESTS = {"guarded": (False, None), "guarded-b": (True, None), "guarded-b1": (True, 1.0)}
 # The sets of ways each rule is replayed with, by their name.
 WAY_SETS = {
     "3": FIRST,
@@ -198,26 +205,31 @@ def collected(spec, seed, est, dump, name, n_folds=2):
     return out
 
 
-def network_leads(held, classes, balanced=False):
+def network_leads(held, classes, balanced=False, tolerance=None):
     """Whether the fold reweighters agree with the held-back rows' given labels
     at least as often as the estimator on the rows as given (``"none"``) does,
     each row weighted as the check weighs it (``balanced``: each given class
     weighing the same in all, so that copying a class the noise fills does
-    not lead)."""
+    not lead); with ``tolerance``, unless they trail by more than that many
+    standard errors of the paired per-row difference."""
     w = held["w"]
     if balanced:
         given = np.searchsorted(classes, held["given"])
         w = 1.0 / np.bincount(given, minlength=len(classes))[given]
     w = w / w.sum()
     network = classes[np.argmax(held["q"], axis=1)] == held["given"]
-    return float(w @ network) >= float(w @ (held["pred"]["none"] == held["given"]))
+    estimator = held["pred"]["none"] == held["given"]
+    if tolerance is None:
+        return float(w @ network) >= float(w @ estimator)
+    mean, se = paired_difference(network.astype(float) - estimator, w)
+    return mean >= -tolerance * se
 
 
 def scores(held, classes, rule):
     """Per held-back row and way, the row's score under ``rule``."""
     given = np.searchsorted(classes, held["given"])
-    if rule in ("guarded", "guarded-b"):
-        leads = network_leads(held, classes, balanced=rule == "guarded-b")
+    if rule in LEAD_TESTS:
+        leads = network_leads(held, classes, *LEAD_TESTS[rule])
         return scores(held, classes, "posterior" if leads else "given")
     if rule == "given":
         return {w: (p == held["given"]).astype(float) for w, p in held["pred"].items()}
@@ -289,9 +301,9 @@ def main(argv=None):
                 row.update({f"way:{w}": test[w] for w in ALL})
                 for rule in RULES:
                     s = scores(held, classes, rule)
-                    balanced = rule == "guarded-b"
+                    lead_test = LEAD_TESTS.get(rule, (False, None))
                     for label, ways in WAY_SETS.items():
-                        if label == "5+r?" and not network_leads(held, classes, balanced):
+                        if label == "5+r?" and not network_leads(held, classes, *lead_test):
                             ways = FIVE
                         pick = choose(s, held["w"], ways)
                         row[f"{rule}/{label}"] = test[pick]

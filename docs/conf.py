@@ -82,6 +82,7 @@ BENCHMARK_TABLES = (
     ("ablation_earlier.md", "Ablations of the defaults before issue 18"),
     ("ablation_class_weight.md", "Class weighting on the development scenarios"),
     ("carry.md", "The weights carried to other models"),
+    ("carry_posterior.md", "The weights carried, the check scoring the posterior always"),
     ("carry_given.md", "The weights carried, the check scoring the given labels"),
     ("speed.md", "Speed"),
     ("speed_trusted_batch.md", "Speed against the trusted minibatch size"),

@@ -76,13 +76,22 @@ print(f"{'the network alone (reweighter_)':32s} test accuracy {network:.3f}")
 # %%
 # Which way was carried, and why
 # ------------------------------
-# ``carry_`` is the way kept; ``carry_check_`` the check's figures: each way's
-# expected accuracy on held-back rows' true labels (the posterior of the class
-# it predicts, from the fold network's probabilities and the given labels), and
-# its lead over the trees on the rows as given, with the paired difference's
-# standard error.
+# ``carry_`` is the way kept; ``carry_check_`` the check's figures. First how
+# often the fold networks and the trees as given agree with the held-back
+# given labels, each class weighing the same: where the networks are no
+# worse (within one standard error), each way is scored by its expected
+# accuracy on the held-back rows' true labels (the posterior of the class it
+# predicts, from the fold network's probabilities and the given labels),
+# else on the given labels; then each way's lead over the trees on the rows
+# as given, with the paired difference's standard error.
 check = reweighted.carry_check_
 print("carried:", reweighted.carry_)
+agreement = check["agreement"]
+print(
+    f"agreement with the given labels: networks {agreement['reweighter']:.3f}, "
+    f"trees {agreement['none']:.3f} (standard error {agreement['standard_error']:.3f}); "
+    f"scored on the {check['score']}"
+)
 for way, score in check["scores"].items():
     lead = ""
     if way in check["differences"]:

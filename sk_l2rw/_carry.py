@@ -16,17 +16,19 @@ rows, each way trains the estimator on the other folds and the trusted rows
 and scores the held-back fold: a classifier by the posterior probability
 that it predicts a row's true label (:mod:`._posterior`, from the fold
 reweighter's probabilities and the given labels; classes weighted as the
-reweighter's ``class_weight`` weights them) or (its ``check_score="given"``)
-on the given labels, a regressor by its error on the given targets. A way
+reweighter's ``class_weight`` weights them) where the fold reweighters agree
+with the held-back given labels no less often than the estimator as given,
+within ``GUARD`` standard errors (the task's ``_agreement``), else on the
+given labels; a regressor by its
+error on the given targets. A way
 other than the estimator on the rows as given is kept only when ahead of it
 by more than ``_selection.GUARD`` standard errors of the paired difference.
 Two ways need no reweighter: ``"upweight"`` (the trusted rows weighted up)
 and ``"prune"`` (confident learning with the estimator's own out-of-fold
 probabilities, :mod:`._confident`); ``"relabel"`` (the classifier's)
 keeps every row, those ``"filter"`` drops relabelled with the reweighter's
-prediction, and the check may keep it only where the fold reweighters
-predict the held-back given labels at least as well as the estimator on the
-rows as given (the task's ``_withheld``).
+prediction, and the check may keep it only where the same comparison
+finds the fold reweighters ahead (the task's ``_withheld``).
 """
 
 from numbers import Integral
@@ -46,9 +48,10 @@ from ._selection import ahead, paired_difference
 
 # The ways to carry the reweighter's results to the estimator ("none" first).
 # carry="auto" checks them all; the classifier keeps "relabel" only where the
-# fold networks predict the held-back given labels at least as well as the
-# estimator as given: the posterior check picks it where the network is worse,
-# and it loses there (benchmarks/results/diagnose_carry/relabel-trees.txt).
+# fold networks predict the held-back given labels (classes balanced) no worse
+# than the estimator as given, within one standard error: the posterior check
+# picks it where the network is worse, and it loses there
+# (benchmarks/results/diagnose_carry/relabel-trees.txt).
 CARRIES = ("none", "weights", "filter", "upweight", "prune", "relabel")
 
 
@@ -69,7 +72,8 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
     :meth:`_default_estimator`,
     :meth:`_default_reweighter`, :meth:`_check_targets`,
     :meth:`_held_view` (what a fold reweighter tells the check about its
-    held-back rows), :meth:`_held_scores` (how the check scores them) and
+    held-back rows), :meth:`_agreement` (what the check compares before it
+    scores), :meth:`_held_scores` (how the check scores them) and
     :meth:`_withheld` (the checked ways the check may not keep).
     """
 
@@ -304,6 +308,7 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
             "differences": {},
             "standard_errors": {},
             "withheld": (),
+            "agreement": None,
         }
         if fold is None:
             return check  # too few untrusted rows to check: the rows as given
@@ -315,12 +320,18 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         # The fold reweighters are clones of the full one: the same parameters.
         class_weight = getattr(self.reweighter_, "class_weight", None)
         y_trusted = y[mask] if mask.any() else y
+        check["agreement"] = self._agreement(predicted, y[held], list(views), held_weight)
         right, w, check["score"] = self._held_scores(
-            predicted, y[held], list(views), held_weight, class_weight, y_trusted, y
+            predicted,
+            y[held],
+            list(views),
+            held_weight,
+            class_weight,
+            y_trusted,
+            y,
+            check["agreement"],
         )
-        check["withheld"] = self._withheld(
-            predicted, y[held], list(views), held_weight, class_weight, y_trusted, y
-        )
+        check["withheld"] = self._withheld(predicted, check["agreement"])
         w = w / w.sum()
         check["n_rows"] = len(w)
         for carry in carries:
@@ -332,9 +343,16 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         return check
 
     @staticmethod
-    def _withheld(predictions, y_held, views, sample_weight, class_weight, y_trusted, y):
-        """The checked ways the check may not keep, from the same arguments
-        as :meth:`_held_scores` (none here)."""
+    def _agreement(predictions, y_held, views, sample_weight):
+        """What the check compares before it scores: None here (the
+        classifier: how often the fold reweighters and the estimator as given
+        agree with the held-back given labels)."""
+        return None
+
+    @staticmethod
+    def _withheld(predictions, agreement):
+        """The checked ways the check may not keep, given :meth:`_agreement`
+        (none here)."""
         return ()
 
     @staticmethod

@@ -129,21 +129,25 @@ def _posterior_by_hand(q, given):
     return post / post.sum(axis=1, keepdims=True)
 
 
+@pytest.mark.parametrize("check_score", ["posterior", "auto"])
 @pytest.mark.parametrize("class_weight", [None, "trusted", "balanced"])
-def test_the_check_against_a_hand_computation(noisy, class_weight):
-    """The "none" way's held-back score, recomputed from the documented
-    folds: the fold reweighters (refitted here, the same seed) give each
-    held-back row the posterior of its true class; the score is the
-    expected class-weighted accuracy of the estimator's predictions."""
+def test_the_check_against_a_hand_computation(noisy, class_weight, check_score):
+    """The check recomputed from the documented folds: the fold reweighters
+    (refitted here, the same seed) and the estimator as given agree with
+    the held-back given labels, each given class weighing the same; the
+    posterior (always, or with "auto" where the network agrees at least as
+    often) gives each held-back row the posterior of its true class, and
+    the "none" way's score is the expected class-weighted accuracy of the
+    estimator's predictions; on the given labels, its class-weighted
+    accuracy on them."""
     X, y, trusted = noisy
     clf = ReweightedClassifier(
         LogisticRegression(),
         reweighter=MetaReweightClassifier(**TINY, class_weight=class_weight),
-        check_score="posterior",
+        check_score=check_score,
         random_state=0,
     ).fit(X, y, clean_mask=trusted)
     check = clf.carry_check_
-    assert check["score"] == "posterior"
     untrusted, fold = _check_folds(trusted)
     counts = np.bincount(y, minlength=3)
     factor = {
@@ -160,15 +164,30 @@ def test_the_check_against_a_hand_computation(noisy, class_weight):
         pred.append(LogisticRegression().fit(X[train], y[train]).predict(X[held]))
         given.append(y[held])
     pred, given, q = np.concatenate(pred), np.concatenate(given), np.concatenate(q)
-    post = _posterior_by_hand(q, given)
-    expected_right = sum(factor[p] * post[r, p] for r, p in enumerate(pred))
-    expected_total = sum(post[r] @ factor for r in range(len(pred)))
+    n_given = np.bincount(given, minlength=3)
+    share = {
+        who: sum(np.mean(agrees[given == c]) for c in range(3) if n_given[c]) / (n_given > 0).sum()
+        for who, agrees in (("reweighter", q.argmax(axis=1) == given), ("none", pred == given))
+    }
+    # The standard error of the class-balanced mean of the per-row differences.
+    w = np.array([1 / (n_given[g] * (n_given > 0).sum()) for g in given])
+    d = (q.argmax(axis=1) == given).astype(float) - (pred == given)
+    lead = share["reweighter"] - share["none"]
+    share["standard_error"] = np.sqrt(sum(w * (d - lead) ** 2) * sum(w**2))
+    assert check["agreement"] == pytest.approx(share)
+    leads = lead >= -share["standard_error"]
+    assert check["score"] == ("posterior" if leads or check_score == "posterior" else "given")
+    if check["score"] == "posterior":
+        post = _posterior_by_hand(q, given)
+        expected_right = sum(factor[p] * post[r, p] for r, p in enumerate(pred))
+        expected_total = sum(post[r] @ factor for r in range(len(pred)))
+        assert check["scores"]["none"] == pytest.approx(expected_right / expected_total)
+    else:
+        right = sum(factor[g] for g, p in zip(given, pred) if g == p)
+        assert check["scores"]["none"] == pytest.approx(right / factor[given].sum())
     assert check["n_rows"] == len(untrusted)
-    assert check["scores"]["none"] == pytest.approx(expected_right / expected_total)
-    # "relabel" is withheld unless the fold networks agree with the given
-    # labels, each row weighing its given class's factor, as often as "none".
-    network = factor[given] @ (q.argmax(axis=1) == given)
-    assert check["withheld"] == (() if network >= factor[given] @ (pred == given) else ("relabel",))
+    # "relabel" is withheld unless the fold networks lead, whatever the scoring.
+    assert check["withheld"] == (() if leads else ("relabel",))
     # The rule: the best way not withheld, when ahead of "none" by more than one SE.
     kept = {w: d for w, d in check["differences"].items() if w not in check["withheld"]}
     best = max(kept, key=kept.get)
@@ -194,8 +213,9 @@ def test_the_check_scores_given_labels_for_a_reweighter_without_probabilities(no
     )
     check = clf.fit(X, y, clean_mask=trusted).carry_check_
     assert check["score"] == "given"
+    assert check["agreement"] is None and check["withheld"] == ("relabel",)
     default = ReweightedClassifier(LogisticRegression(), random_state=0)
-    assert default.check_score == "posterior"
+    assert default.check_score == "auto"
     untrusted, fold = _check_folds(trusted)
     right = np.concatenate(
         [
@@ -303,21 +323,71 @@ class _LookupReweighter(ClassifierMixin, BaseEstimator):
 @pytest.mark.parametrize("constant", [False, True])
 def test_the_check_withholds_relabel_unless_the_network_leads(noisy, constant):
     """A reweighter that predicts every given label leads the estimator on
-    the held-back given labels: "relabel" may be kept; one that predicts a
-    single class does not: it is withheld, and never carried. Scored on the
-    given labels, the check cannot compare and withholds it."""
+    the held-back given labels: the check scores the posterior and "relabel"
+    may be kept; one that predicts a single class does not: the check scores
+    the given labels, and "relabel" is withheld and never carried (also when
+    the posterior is asked for). Scored on the given labels, the check
+    cannot compare and withholds it."""
     X, y, trusted = noisy
     rw = _LookupReweighter(lookup=None if constant else (X, y), constant=constant)
     clf = ReweightedClassifier(LogisticRegression(), reweighter=rw, random_state=0)
     check = clf.fit(X, y, clean_mask=trusted).carry_check_
     assert set(check["scores"]) == set(SIX)
+    # Class-balanced: the constant network is right on one class of three.
+    assert check["agreement"]["reweighter"] == pytest.approx(1 / 3 if constant else 1.0)
+    assert check["score"] == ("given" if constant else "posterior")
     assert check["withheld"] == (("relabel",) if constant else ())
     if constant:
         assert clf.carry_ != "relabel"
+    posterior = ReweightedClassifier(
+        LogisticRegression(), reweighter=rw, check_score="posterior", random_state=0
+    ).fit(X, y, clean_mask=trusted)
+    assert posterior.carry_check_["score"] == "posterior"
+    assert posterior.carry_check_["withheld"] == check["withheld"]
     given = ReweightedClassifier(
         LogisticRegression(), reweighter=rw, check_score="given", random_state=0
     )
     assert given.fit(X, y, clean_mask=trusted).carry_check_["withheld"] == ("relabel",)
+
+
+@pytest.mark.parametrize(
+    "network, none, se, leads",
+    [
+        (0.70, 0.60, 0.01, True),  # ahead
+        (0.60, 0.62, 0.03, True),  # behind, within one standard error
+        (0.60, 0.62, 0.01, False),  # behind by more
+        (0.60, 0.60, 0.0, True),  # level
+    ],
+)
+def test_the_network_leads_unless_it_trails_by_more_than_one_standard_error(
+    network, none, se, leads
+):
+    agreement = {"reweighter": network, "none": none, "standard_error": se}
+    assert ReweightedClassifier._leads(agreement) is leads
+    assert ReweightedClassifier._leads(None) is False
+
+
+def test_the_agreement_is_class_balanced_under_sample_weight(noisy):
+    """Each given class weighs the same in the agreement, its rows by their
+    sample_weight within it: recomputed by loops from the estimator as
+    given, refitted on each fold with the rows' weights."""
+    X, y, trusted = noisy
+    weight = np.random.RandomState(1).rand(len(y)) * 2
+    rw = _LookupReweighter(constant=True)
+    clf = ReweightedClassifier(LogisticRegression(), reweighter=rw, random_state=0)
+    check = clf.fit(X, y, clean_mask=trusted, sample_weight=weight).carry_check_
+    _, fold = _check_folds(trusted)
+    per_class = {c: [0.0, 0.0] for c in range(3)}  # weight right, weight in all
+    for k in range(2):
+        train, held = fold != k, fold == k
+        model = LogisticRegression().fit(X[train], y[train], sample_weight=weight[train])
+        for row, p in zip(np.flatnonzero(held), model.predict(X[held])):
+            per_class[y[row]][0] += weight[row] * (p == y[row])
+            per_class[y[row]][1] += weight[row]
+    none = np.mean([right / total for right, total in per_class.values()])
+    assert check["agreement"]["none"] == pytest.approx(none)
+    assert check["agreement"]["reweighter"] == pytest.approx(1 / 3)
+    assert check["agreement"]["standard_error"] > 0
 
 
 def test_relabel_keeps_the_labels_as_given_where_a_class_would_be_lost(noisy):

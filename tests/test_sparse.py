@@ -151,9 +151,10 @@ def test_sparse_input_through_both_exact_meta_methods():
 
 
 def test_carried_check_on_sparse_input_equals_dense():
-    """ReweightedClassifier's default check (the posterior of each held-back
-    row's true label, from the fold reweighter's probabilities) takes sparse
-    input and scores every way as on the same rows dense."""
+    """ReweightedClassifier's check on the posterior of each held-back row's
+    true label (from the fold reweighter's probabilities) takes sparse input
+    and scores every way, and compares the fold networks with the estimator
+    as given, as on the same rows dense."""
     from sklearn.linear_model import LogisticRegression
 
     from sk_l2rw import ReweightedClassifier
@@ -163,7 +164,10 @@ def test_carried_check_on_sparse_input_equals_dense():
     y_noisy = np.where(trusted, y, y_noisy)
     checks = [
         ReweightedClassifier(
-            LogisticRegression(), reweighter=MetaReweightClassifier(**SMALL), random_state=0
+            LogisticRegression(),
+            reweighter=MetaReweightClassifier(**SMALL),
+            check_score="posterior",
+            random_state=0,
         )
         .fit(to(X), y_noisy, clean_mask=trusted)
         .carry_check_
@@ -171,6 +175,7 @@ def test_carried_check_on_sparse_input_equals_dense():
     ]
     dense, sparse = checks
     assert sparse["score"] == dense["score"] == "posterior"
+    assert sparse["agreement"] == pytest.approx(dense["agreement"], abs=1e-6)
     assert sparse["scores"].keys() == dense["scores"].keys()
     for way, score in dense["scores"].items():
         assert sparse["scores"][way] == pytest.approx(score, abs=1e-6)
