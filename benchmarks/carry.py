@@ -443,6 +443,29 @@ def _posterior_seeds(rows):
     return sum((r["check"] or {}).get("score") == "posterior" for r in rows)
 
 
+def _network_against_auto(specs):
+    """Per estimator, the scenarios (of at least two seeds) where the
+    reweighter alone is ahead of, level with and behind ``auto`` by one
+    paired standard error."""
+    counts = {}
+    for est in ESTIMATORS:
+        ahead = level = behind = 0
+        for name in specs:
+            path = RESULTS_BY_SCORE[CHECK_SCORE] / f"{name}--{est}.json"
+            rows = list(json.loads(path.read_text()).values()) if path.exists() else []
+            if len(rows) < 2:
+                continue
+            diff, se = _paired(rows, "l2rw", "auto")
+            ahead, level, behind = (
+                ahead + (diff > se),
+                level + (abs(diff) <= se),
+                behind + (diff < -se),
+            )
+        if ahead + level + behind:
+            counts[est] = (ahead, level, behind)
+    return counts
+
+
 def assemble(out):
     specs = noise_scenarios()
     default = CHECK_SCORE == DEFAULT_CHECK_SCORE
@@ -523,6 +546,17 @@ def assemble(out):
                 *rows_md,
                 "",
             ]
+    network = _network_against_auto(specs)
+    if network:
+        lines.append(
+            "The network alone (`l2rw`) against `auto`, by one paired standard error over "
+            "the seeds: "
+            + "; ".join(
+                f"{est} ahead in {a}, level in {t}, behind in {b} of {a + t + b}"
+                for est, (a, t, b) in network.items()
+            )
+            + ".\n"
+        )
     if marked:
         lines.append(
             "† some seeds measured with the check scoring held-back rows otherwise than "
