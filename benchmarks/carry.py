@@ -443,29 +443,6 @@ def _posterior_seeds(rows):
     return sum((r["check"] or {}).get("score") == "posterior" for r in rows)
 
 
-def _network_against_auto(specs):
-    """Per estimator, the scenarios (of at least two seeds) where the
-    reweighter alone is ahead of, level with and behind ``auto`` by one
-    paired standard error."""
-    counts = {}
-    for est in ESTIMATORS:
-        ahead = level = behind = 0
-        for name in specs:
-            path = RESULTS_BY_SCORE[CHECK_SCORE] / f"{name}--{est}.json"
-            rows = list(json.loads(path.read_text()).values()) if path.exists() else []
-            if len(rows) < 2:
-                continue
-            diff, se = _paired(rows, "l2rw", "auto")
-            ahead, level, behind = (
-                ahead + (diff > se),
-                level + (abs(diff) <= se),
-                behind + (diff < -se),
-            )
-        if ahead + level + behind:
-            counts[est] = (ahead, level, behind)
-    return counts
-
-
 def assemble(out):
     specs = noise_scenarios()
     default = CHECK_SCORE == DEFAULT_CHECK_SCORE
@@ -487,6 +464,9 @@ def assemble(out):
         "",
     ]
     marked = 0
+    # Per estimator, the scenarios where the network alone is ahead of, level
+    # with and behind auto by one paired standard error (two seeds or more).
+    network = {}
     for est in ESTIMATORS:
         for held in ("development", *HELD_GROUPS):
             rows_md, met, harms, total = [], 0, 0, 0
@@ -518,6 +498,11 @@ def assemble(out):
                 verdict += ", harm" if harm else ""
                 if len(rows) < 2:  # no standard error yet: not counted
                     verdict, met, harms, total = "one seed", met - ok, harms - harm, total - 1
+                else:
+                    lead, lead_se = _paired(rows, "l2rw", "auto")
+                    tally = network.setdefault(est, {"ahead": 0, "level": 0, "behind": 0})
+                    side = "ahead" if lead > lead_se else "behind" if lead < -lead_se else "level"
+                    tally[side] += 1
                 rows_md.append(
                     f"| {name}{' †' if other else ''} | "
                     + " | ".join("-" if means[m] is None else f"{means[m]:.3f}" for m in METHODS)
@@ -546,14 +531,14 @@ def assemble(out):
                 *rows_md,
                 "",
             ]
-    network = _network_against_auto(specs)
     if network:
         lines.append(
             "The network alone (`l2rw`) against `auto`, by one paired standard error over "
             "the seeds: "
             + "; ".join(
-                f"{est} ahead in {a}, level in {t}, behind in {b} of {a + t + b}"
-                for est, (a, t, b) in network.items()
+                f"{est} ahead in {n['ahead']}, level in {n['level']}, behind in "
+                f"{n['behind']} of {sum(n.values())}"
+                for est, n in network.items()
             )
             + ".\n"
         )

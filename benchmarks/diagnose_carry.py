@@ -222,7 +222,7 @@ def network_leads(held, classes, balanced=False, tolerance=None):
     if tolerance is None:
         return float(w @ network) >= float(w @ estimator)
     mean, se = paired_difference(network.astype(float) - estimator, w)
-    return mean >= -tolerance * se
+    return not ahead(-mean, se, tolerance)
 
 
 def scores(held, classes, rule):

@@ -21,7 +21,7 @@ from ._classifier import MetaReweightClassifier
 from ._net import trusted_class_weight
 from ._posterior import true_label_posterior
 from ._regressor import MetaReweightRegressor
-from ._selection import GUARD, paired_difference
+from ._selection import ahead, paired_difference
 
 
 class ReweightedClassifier(ClassifierMixin, _CarryBase):
@@ -295,13 +295,12 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
 
     @staticmethod
     def _leads(agreement):
-        """Whether the fold reweighters lead (:meth:`_agreement`): they do
-        not trail the estimator as given by more than ``GUARD`` (one)
-        standard errors, the selection round's rule turned round."""
+        """Whether the fold reweighters lead (:meth:`_agreement`): the
+        estimator as given is not ahead of them by the selection round's
+        rule (:func:`._selection.ahead`, ``GUARD`` standard errors)."""
         if agreement is None:
             return False
-        lead = agreement["reweighter"] - agreement["none"]
-        return lead >= -GUARD * agreement["standard_error"]
+        return not ahead(agreement["none"] - agreement["reweighter"], agreement["standard_error"])
 
     def _held_scores(
         self, predictions, y_held, views, sample_weight, class_weight, y_trusted, y, agreement
