@@ -91,6 +91,12 @@ class MetaReweightBase(BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    # Under metadata routing the trusted set reaches fit and partial_fit
+    # without a set_*_request call: it is this estimator's own metadata, and
+    # learning_curve routes fit's parameters to partial_fit as well.
+    __metadata_request__fit = {"clean_mask": True, "clean_val": True}
+    __metadata_request__partial_fit = {"clean_mask": True, "clean_val": True}
+
     def __init__(
         self,
         *,

@@ -86,6 +86,9 @@ class _CarryBase(MetaEstimatorMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    # As the reweighters: the trusted set is requested by default under routing.
+    __metadata_request__fit = {"clean_mask": True, "clean_val": True}
+
     def __init__(
         self,
         estimator=None,
