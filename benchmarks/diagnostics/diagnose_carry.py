@@ -53,7 +53,7 @@ its cache of reweighter and estimator fits; ``--dump DIR`` keeps each seed's
 held-back predictions, so that a new rule replays without a fit; the last
 lines tally every rule's verdicts (``--summary-only``: from ``--json`` alone)::
 
-    python benchmarks/diagnose_carry.py --scenarios heldout-hastie-oneway-30 \
+    python benchmarks/diagnostics/diagnose_carry.py --scenarios heldout-hastie-oneway-30 \
         --cache benchmarks/.cache/carry --dump benchmarks/.cache/diag --json /tmp/diag.json
 
 ``--n-folds`` sets the check's folds (``ReweightedClassifier``'s ``n_folds``;
@@ -80,7 +80,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import carry  # noqa: E402
 import quality  # noqa: E402
 

@@ -16,7 +16,7 @@ estimated, true and given shares.
 
 Usage::
 
-    python benchmarks/diagnose_class_shares.py --seeds 3 \
+    python benchmarks/diagnostics/diagnose_class_shares.py --seeds 3 \
         --scenarios risk-synth2-oneway-40,cw-digits-pair-30
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import nnls
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality  # noqa: E402
 from _baselines import PlainNet, corruption_matrix  # noqa: E402
 

@@ -12,7 +12,8 @@ chosen on the development scenarios ``cw-*`` of ``quality.py``.
 
 Usage::
 
-    python benchmarks/diagnose_class_weight.py --scenario heldout-diamonds-pair-30 --seeds 1
+    python benchmarks/diagnostics/diagnose_class_weight.py \\
+        --scenario heldout-diamonds-pair-30 --seeds 1
 """
 
 import argparse
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier  # noqa: E402

@@ -18,7 +18,7 @@ written.
 
 Usage::
 
-    python benchmarks/diagnose_cpu.py --scenarios risk-moons-uniform-30,cw-fair-pair-30
+    python benchmarks/diagnostics/diagnose_cpu.py --scenarios risk-moons-uniform-30,cw-fair-pair-30
 """
 
 import platform
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality  # noqa: E402
 
 

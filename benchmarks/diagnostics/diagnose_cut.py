@@ -22,8 +22,8 @@ keeps -- and scored on the test set. Imbalance scenarios are allowed here.
 
 Usage::
 
-    python benchmarks/diagnose_cut.py --scenario heldout-synth6-uniform-40 --seeds 0,1
-    python benchmarks/diagnose_cut.py --cuts --scenario imb-synth-0.9,digits-pair-30 \
+    python benchmarks/diagnostics/diagnose_cut.py --scenario heldout-synth6-uniform-40 --seeds 0,1
+    python benchmarks/diagnostics/diagnose_cut.py --cuts --scenario imb-synth-0.9,digits-pair-30 \
         --seeds 0,1,2,3,4
 """
 
@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality  # noqa: E402
 from _baselines import PlainNet  # noqa: E402
 

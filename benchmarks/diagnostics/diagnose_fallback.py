@@ -12,10 +12,10 @@ per seed. The defaults use ``z = 1`` (``sk_l2rw._selection.GUARD``).
 
 Usage::
 
-    python benchmarks/diagnose_fallback.py                      # the development scenarios, 5 seeds
-    python benchmarks/diagnose_fallback.py --scenarios risk-moons-uniform-30 --seeds 2
-    python benchmarks/diagnose_fallback.py --assemble-only      # the table from saved results
-    python benchmarks/diagnose_fallback.py --folds 3            # 3 folds (not the default)
+    python benchmarks/diagnostics/diagnose_fallback.py                  # development, 5 seeds
+    python benchmarks/diagnostics/diagnose_fallback.py --scenarios risk-moons-uniform-30 --seeds 2
+    python benchmarks/diagnostics/diagnose_fallback.py --assemble-only  # from saved results
+    python benchmarks/diagnostics/diagnose_fallback.py --folds 3        # 3 folds (not the default)
 
 Results: ``benchmarks/results/fallback/<scenario>.json`` (``fallback-<k>folds/``
 for another number of folds). The saved ones are of the fallback before issue
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality  # noqa: E402
 
 import sk_l2rw._base as base  # noqa: E402

@@ -21,7 +21,7 @@ and the paired difference to the best baseline and to ``plain``.
 
 Usage::
 
-    python benchmarks/diagnose_plain_kind.py --scenarios risk-moons-uniform-30 --seeds 5
+    python benchmarks/diagnostics/diagnose_plain_kind.py --scenarios risk-moons-uniform-30 --seeds 5
 """
 
 import contextlib
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier, _selection  # noqa: E402

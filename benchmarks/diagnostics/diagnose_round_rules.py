@@ -33,8 +33,10 @@ prints that count for the scenario lines of saved outputs (runs in parts).
 
 Usage::
 
-    python benchmarks/diagnose_round_rules.py --scenarios risk-moons-uniform-30 --seeds 5
-    python benchmarks/diagnose_round_rules.py --tally benchmarks/results/diagnose_round_rules.txt
+    python benchmarks/diagnostics/diagnose_round_rules.py \\
+        --scenarios risk-moons-uniform-30 --seeds 5
+    python benchmarks/diagnostics/diagnose_round_rules.py \\
+        --tally benchmarks/results/diagnose_round_rules.txt
 """
 
 import re
@@ -43,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality  # noqa: E402
 
 from sk_l2rw import MetaReweightClassifier, _selection  # noqa: E402

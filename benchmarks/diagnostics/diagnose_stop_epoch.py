@@ -27,7 +27,7 @@ and each rule's paired difference to the best baseline and to ``plain``.
 
 Usage::
 
-    python benchmarks/diagnose_stop_epoch.py --scenarios cw-fair-pair-30 --seeds 5
+    python benchmarks/diagnostics/diagnose_stop_epoch.py --scenarios cw-fair-pair-30 --seeds 5
 """
 
 import sys
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality  # noqa: E402
 from _baselines import PlainNet  # noqa: E402
 from diagnose_plain_kind import keeping_plain_nets  # noqa: E402

@@ -11,7 +11,7 @@ predictions agree with ``clean-only``'s and ``plain``'s.
 
 Usage::
 
-    python benchmarks/diagnose_synth_matrix.py --seeds 0,3
+    python benchmarks/diagnostics/diagnose_synth_matrix.py --seeds 0,3
 """
 
 import argparse
@@ -25,7 +25,7 @@ import torch
 from scipy.stats import spearmanr
 from sklearn.metrics import accuracy_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality  # noqa: E402
 from _baselines import PlainNet  # noqa: E402
 

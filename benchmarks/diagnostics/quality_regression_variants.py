@@ -21,8 +21,9 @@ seeds as ``quality_regression.py``'s ``l2rw``. Variants:
 
 Usage::
 
-    python benchmarks/quality_regression_variants.py --seeds 3
-    python benchmarks/quality_regression_variants.py --scenarios friedman-shift-40 --seeds 3
+    python benchmarks/diagnostics/quality_regression_variants.py --seeds 3
+    python benchmarks/diagnostics/quality_regression_variants.py \\
+        --scenarios friedman-shift-40 --seeds 3
 
 It prints, per scenario, the mean RMSE of each variant and of the best
 non-oracle baseline saved by ``quality_regression.py``, then each variant's
@@ -39,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared benchmark modules
 import quality_regression as qr  # noqa: E402
 from quality import paired_stats  # noqa: E402
 
