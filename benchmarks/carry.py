@@ -562,13 +562,13 @@ def assemble(out):
             else ""
         )
         + ". The reweighter is "
-        "the library's default `MetaReweightClassifier` (the defaults of issue 18: two "
+        "the library's default `MetaReweightClassifier` (its current defaults: two "
         'hidden layers of 100, the "auto" budget), so these figures change with its defaults.'
     )
     if default:
         lines.append(
             "\nThe three estimators' `weights`, `filter`, `relabel`, `auto` and `l2rw` columns "
-            "were measured in one run on one machine (issue 19's seventh turn, `--fixed-from` "
+            "were measured in one run on one machine (with the current check rule, `--fixed-from` "
             "the earlier results for the methods that need no reweighter); the reweighter's "
             "fits differ across CPUs in the last bits, so a rerun elsewhere moves them slightly."
         )

@@ -498,7 +498,7 @@ def assemble(out_dir, command):
         "(`warmup_epochs=0, refine_epochs=0, fallback=None`). Mean ± std over seeds. `gap",
         "closed` is (l2rw − plain) / (oracle − plain); `margin` is l2rw minus the best",
         "non-oracle baseline (4 decimals, so that a tie shows). The paired check below the",
-        "tables judges each scenario by issue 18's rule.",
+        "tables judges each scenario by the paired rule.",
         "",
     ]
     if any("glc" in run["acc"] for r in results for run in r["runs"]):
@@ -519,7 +519,7 @@ def assemble(out_dir, command):
         (
             "classweight",
             "Imbalanced classes, the trusted set the same few rows per class (test accuracy); "
-            "development scenarios of issue 18's class weighting",
+            "development scenarios of the class weighting",
             CW_METHODS,
         ),
         (
@@ -616,8 +616,8 @@ def assemble(out_dir, command):
 
 # How a table marks results saved under an older protocol.
 _OLD_PROTOCOL = (
-    "measured before issue 18 (every method one hidden layer of 100, the earlier fallback, "
-    'budget and class weighting: class_weight="trusted"), not rerun'
+    "measured under the earlier protocol (every method one hidden layer of 100, the earlier "
+    'fallback, budget and class weighting: class_weight="trusted"), not rerun'
 )
 
 
@@ -745,7 +745,7 @@ def _summary(results):
             lines.append(_harm_check(rows, label))
     imbalance = [r for r in current if is_imbalance(r["spec"])]
     if imbalance:
-        lines.append(_paired_check(imbalance, "Pure imbalance (issue 18's protocol)"))
+        lines.append(_paired_check(imbalance, "Pure imbalance (the current protocol)"))
     return lines + [""]
 
 

@@ -421,7 +421,7 @@ def assemble(command):
         + "; ".join(f"{wins[g]} of {len(checked[g])} {label}" for g, label in GROUPS.items())
         + ".",
         "",
-        "Issue 18's rule, paired over seeds (RMSE, lower is better): a scenario is met when",
+        "The paired rule over seeds (RMSE, lower is better): a scenario is met when",
         "`l2rw`'s mean paired difference to the best non-oracle baseline is below 0 (a win) or",
         "at most one standard error of it (a tie); harm is `l2rw` above `plain` by more than",
         "one paired standard error.",

@@ -421,7 +421,7 @@ def wide_table(results, variants, command, *, kind="issue-18"):
         raise ValueError(f"kind must be one of {PAGE_KINDS}; got {kind!r}")
     earlier = kind == "earlier"
     title = {
-        "earlier": "Ablations of the defaults before issue 18",
+        "earlier": "Ablations of the earlier defaults",
         "issue-18": "Ablations of the defaults",
         "class-weight": "Class weighting on the development scenarios",
     }[kind]
@@ -432,7 +432,7 @@ def wide_table(results, variants, command, *, kind="issue-18"):
     ]
     if earlier:
         lines += [
-            "Measured with the defaults before issue 18 (one hidden layer of 100, 50 epochs,",
+            "Measured with the earlier defaults (one hidden layer of 100, 50 epochs,",
             "the fallback from the warm-up), before the baselines got two layers and the",
             '"auto" budget: compare the variants with one another, not with the quality page.',
         ]
@@ -443,7 +443,7 @@ def wide_table(results, variants, command, *, kind="issue-18"):
         ]
     if kind == "issue-18":
         lines += [
-            '`default` is the defaults of issue 18\'s first round, `class_weight="trusted"`',
+            '`default` is the defaults of their time, `class_weight="trusted"`',
             "(the default until the class-weight scenarios; each variant changes one setting",
             "of those), the quality page's `l2rw` when they were measured.",
         ]
