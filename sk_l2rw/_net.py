@@ -116,6 +116,12 @@ class PhasePrintLog(PrintLog):
             order.insert(1 if order[:1] == ["epoch"] else 0, "phase")
         return order
 
+    def on_epoch_end(self, net, **kwargs):
+        # skorch formats every epoch's row even where nothing is printed.
+        if self.sink is print and not net.verbose:
+            return
+        super().on_epoch_end(net, **kwargs)
+
     def table(self, row):
         if self.columns_ is None:
             self.columns_ = set(row) | set(self.phase_keys)
@@ -159,6 +165,9 @@ class _PhasedMetaNet:
     # Rows scored at the end of every epoch (a selection round's held-back
     # fold, as ``score_rows`` takes them), or None.
     held_back_ = None
+    # Whether plain steps record the trusted batch's loss (``clean_loss``);
+    # the selection round's nets, which nothing reads it of, do not.
+    record_clean_loss = True
 
     def __init__(
         self,
@@ -310,16 +319,17 @@ class _PhasedMetaNet:
         """Per-row losses of the fallback's steps (``"plain"``: the task's loss)."""
         return self._row_losses(out, y)
 
-    def score_rows(self, X, y, weight=None):
+    def score_rows(self, X, y, weight=None, record=True):
         """Per row of ``(X, y)`` (encoded targets; ``weight``: sample weights,
         None for 1): the task's score of the current model, the row's weight
-        in a mean of scores, and its record (``_row_record``), as numpy arrays."""
+        in a mean of scores, and its record (``_row_record``; None unless
+        ``record``), as numpy arrays."""
         out = self.eval_rows(X)
         y = to_tensor(y, device=self.device)
         w = None if weight is None else torch.as_tensor(weight, device=self.device)
         score, row_weight = self._holdout_rows(out, y, w)
-        record = self._row_record(out, y)
-        return score.cpu().numpy(), row_weight.cpu().numpy(), record.cpu().numpy()
+        row_record = self._row_record(out, y).cpu().numpy() if record else None
+        return score.cpu().numpy(), row_weight.cpu().numpy(), row_record
 
     # -- skorch hooks ---------------------------------------------------------
 
@@ -449,7 +459,10 @@ class _PhasedMetaNet:
         loss = losses.detach().mean()
         self._check_finite(loss)
         objective.backward()
-        self.history.record_batch("clean_loss", self._clean_loss())
+        if self.record_clean_loss:
+            self.history.record_batch("clean_loss", self._clean_loss())
+        else:
+            self._trusted_batch()  # the same draws of the trusted order
         if self._records(self.phase_):
             self.margin_sums_[rows] += self._row_record(logits, y).cpu().numpy()
         return {"loss": loss, "y_pred": logits.detach()}
@@ -494,7 +507,7 @@ class _PhasedMetaNet:
                 f"became NaN or infinite. Try a smaller lr (it is {self.lr})."
             )
         if self.held_back_ is not None:
-            score, w, _ = self.score_rows(*self.held_back_)
+            score, w, _ = self.score_rows(*self.held_back_, record=False)
             self.held_back_curve_.append(score)
             total = w.sum()
             self.history.record("held_back_score", float(w @ score / total) if total else np.nan)

@@ -142,6 +142,7 @@ def _fold_fitter(make_net, train, trusted, epochs, stage):
         net.set_trusted(*trusted)
         net.set_sample_weight(weight)
         net.held_back_ = held
+        net.record_clean_loss = False
         net.stage_ = f"{stage} (its {what})"
         net.set_params(max_epochs=epochs, holdout=holdout, **params)
         net.partial_fit(X, y, epochs=epochs)

@@ -37,3 +37,54 @@ def test_row_sampler_hands_out_each_epochs_permutation_in_order():
     order = list(iter(sampler))
     assert sorted(order) == list(range(7))
     np.testing.assert_array_equal(np.r_[sampler.take(3), sampler.take(4)], order)
+
+
+def _fit(small, **params):
+    from sk_l2rw import MetaReweightClassifier
+
+    X, y, mask = small
+    params = {"hidden_layer_sizes": (8,), "max_epochs": 6, "random_state": 0, **params}
+    return MetaReweightClassifier(**params).fit(X, y, clean_mask=mask)
+
+
+def test_a_silent_fit_formats_no_log_and_fits_as_a_printed_one(small, monkeypatch, capsys):
+    from sk_l2rw._net import PhasePrintLog
+
+    calls = []
+    original = PhasePrintLog.table
+    monkeypatch.setattr(PhasePrintLog, "table", lambda self, row: calls.append(1) or original(self, row))
+    silent = _fit(small)
+    assert not calls and capsys.readouterr().out == ""
+    printed = _fit(small, verbose=1)
+    assert calls and "epoch" in capsys.readouterr().out
+    np.testing.assert_array_equal(silent.example_weights_, printed.example_weights_)
+    np.testing.assert_array_equal(silent.predict_proba(small[0]), printed.predict_proba(small[0]))
+    assert silent.selection_["difference"] == printed.selection_["difference"]
+
+
+def test_a_net_that_skips_the_clean_loss_record_trains_the_same(small):
+    # The selection round's nets skip it; trusted minibatches (4 of 16 rows)
+    # are drawn all the same, so every later step sees the same rows.
+    from sk_l2rw._modules import MLP
+    from sk_l2rw._net import MetaReweightNet
+
+    X, y, mask = small
+    X = X.astype(np.float32)
+    nets = []
+    for record in (True, False):
+        torch.manual_seed(0)
+        net = MetaReweightNet(
+            MLP(4, 2, (8,)), max_epochs=4, warmup_epochs=2, batch_size=32, clean_batch_size=4,
+            train_split=None, optimizer=torch.optim.Adam, verbose=0,
+        )
+        net.record_clean_loss = record
+        net.set_trusted(X[mask], y[mask], rows=np.flatnonzero(mask))
+        net.set_sample_weight(None)
+        nets.append(net.fit(X, y))
+    recorded, skipped = nets
+    for a, b in zip(recorded.module_.parameters(), skipped.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    np.testing.assert_array_equal(recorded.weights(), skipped.weights())
+    assert "clean_loss" in recorded.history[0] and "clean_loss" not in skipped.history[0]
+    # Meta epochs record it from the meta step itself.
+    assert "clean_loss" in skipped.history[-1]
