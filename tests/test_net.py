@@ -52,7 +52,9 @@ def test_a_silent_fit_formats_no_log_and_fits_as_a_printed_one(small, monkeypatc
 
     calls = []
     original = PhasePrintLog.table
-    monkeypatch.setattr(PhasePrintLog, "table", lambda self, row: calls.append(1) or original(self, row))
+    monkeypatch.setattr(
+        PhasePrintLog, "table", lambda self, row: calls.append(1) or original(self, row)
+    )
     silent = _fit(small)
     assert not calls and capsys.readouterr().out == ""
     printed = _fit(small, verbose=1)
@@ -74,8 +76,14 @@ def test_a_net_that_skips_the_clean_loss_record_trains_the_same(small):
     for record in (True, False):
         torch.manual_seed(0)
         net = MetaReweightNet(
-            MLP(4, 2, (8,)), max_epochs=4, warmup_epochs=2, batch_size=32, clean_batch_size=4,
-            train_split=None, optimizer=torch.optim.Adam, verbose=0,
+            MLP(4, 2, (8,)),
+            max_epochs=4,
+            warmup_epochs=2,
+            batch_size=32,
+            clean_batch_size=4,
+            train_split=None,
+            optimizer=torch.optim.Adam,
+            verbose=0,
         )
         net.record_clean_loss = record
         net.set_trusted(X[mask], y[mask], rows=np.flatnonzero(mask))
