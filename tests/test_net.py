@@ -96,3 +96,14 @@ def test_a_net_that_skips_the_clean_loss_record_trains_the_same(small):
     assert "clean_loss" in recorded.history[0] and "clean_loss" not in skipped.history[0]
     # Meta epochs record it from the meta step itself.
     assert "clean_loss" in skipped.history[-1]
+
+
+def test_named_optimizers_update_as_torchs_per_tensor_loop(small):
+    # optimizer="adam" takes torch's foreach implementation; the class as
+    # given takes torch's CPU default, one tensor at a time: the same fit.
+    named = _fit(small, optimizer="adam", fallback=None)
+    as_class = _fit(small, optimizer=torch.optim.Adam, fallback=None)
+    assert named.net_.optimizer_.defaults["foreach"] is True
+    assert not as_class.net_.optimizer_.defaults["foreach"]
+    for a, b in zip(named.net_.module_.parameters(), as_class.net_.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
