@@ -33,22 +33,24 @@ class MetaReweightRegressor(RegressorMixin, MetaReweightBase):
     standard deviation (per output), so that corrupted targets do not set the
     scale; predictions are returned in the original units.
 
+    Read more in the :ref:`User Guide <regression>`.
+
     Parameters
     ----------
     loss : {"huber", "squared_error", "absolute_error"} or callable, \
 default="huber"
-        The per-row loss, on the scaled targets. ``"huber"`` is squared within
-        1 trusted standard deviation and linear beyond. It is the default
-        because the meta step's weights grow with the size of a row's
-        gradient: with the squared error a gross outlier that happens to agree
-        with the trusted rows gets a large weight. In the regression
-        benchmark (8 development scenarios, 5 seeds) ``"squared_error"`` is
-        behind on ``make_friedman1``'s outliers (RMSE 2.75 against 2.26 at
-        20 %) and meets 4 scenarios by the paired rule against
-        ``"huber"``'s 7 (geometric mean over the best baseline's RMSE:
-        1.004 against 0.959). A callable
-        ``loss(out, y)`` takes two float tensors of shape ``(n, n_outputs)``
-        and returns one loss per row (shape ``(n,)``).
+        The per-row loss, on the scaled targets.
+
+        - ``"huber"``: squared within 1 trusted standard deviation, linear
+          beyond. The meta step's weight of a row grows with the size of its
+          gradient, so under the squared error a gross outlier that happens to
+          agree with the trusted rows gets a large weight; Huber bounds it.
+        - ``"squared_error"``: for targets with small, Gaussian-like errors
+          and no gross ones.
+        - ``"absolute_error"``: the median's loss, for errors heavy-tailed
+          throughout.
+        - a callable ``loss(out, y)``: two float tensors of shape
+          ``(n, n_outputs)`` in, one loss per row (shape ``(n,)``) out.
     module, hidden_layer_sizes, activation, dropout, max_epochs, batch_size, \
 lr, optimizer, clean_batch_size, train_on_clean, warmup_epochs, \
 refine_epochs, meta_method, device, callbacks, warm_start, random_state, \
@@ -58,33 +60,23 @@ verbose
         ``module(n_features, n_outputs)`` and returns outputs of shape
         ``(n, n_outputs)``). The refinement keeps rows by their residual.
         Without a trusted set, a random sample of up to 20 training rows is
-        the trusted set (with a warning). Two defaults differ.
-        ``warmup_epochs="auto"`` is 0 (the classifier's is 35 % of
-        ``max_epochs``, at most 17): plain epochs on every row fit a shifted
-        subgroup as well as the rest, and the meta epochs that follow undo it
-        only in part. On the regression benchmark's 8 development scenarios
-        (5 seeds; ``benchmarks/results/variants-regression/warmup.md``) no
-        warm-up meets 7 by the paired rule, 17 epochs 6: RMSE 68.5 against
-        82.2 with a 40 % shifted subgroup on ``load_diabetes``, 2.46 against
-        2.75 on ``make_friedman1``; the price is on gross outliers, where
-        the warm-up helps (``make_friedman1``, 20 %: 2.26 against 1.65, the
-        best baseline 2.38). With gross outliers and no shift, pass
-        ``warmup_epochs=17``. And ``max_epochs=50``: the regression
-        benchmark (issue 18, every network 2 x 100) measured the
-        classifier's ``"auto"`` budget (1,000 optimizer steps) here too: it
-        over-trains the small data sets (442-row diabetes with 20 % gross
-        outliers: RMSE 72.9 against 57.5 with 50 epochs); geometric mean of
-        RMSE over the best baseline's, 1.010 with ``"auto"``, 0.959 with 50
-        epochs. ``"auto"`` stays available.
+        the trusted set (with a warning). Two defaults differ:
+
+        - ``warmup_epochs="auto"`` is 0 (the classifier's is 35 % of
+          ``max_epochs``, at most 17): plain epochs on every row fit a shifted
+          subgroup as well as the rest, and the meta epochs that follow undo
+          it only in part. With gross outliers and no shift, a warm-up helps:
+          pass ``warmup_epochs=17``.
+        - ``max_epochs=50``: the classifier's ``"auto"`` budget (1,000
+          optimizer steps) over-trains small regression data sets.
+          ``"auto"`` stays available.
     fallback : {"auto", "plain"} or None, default="auto"
         As for the classifier, with ``"plain"`` (a fresh net trained on
         ``loss`` for the whole budget) the only fallback, scored by minus the
         held-back rows' mean ``loss`` on their given targets. ``"auto"`` is
-        None: on the regression benchmark the round with ``"plain"`` picks
-        the plain net where a subgroup's targets are shifted (the held-back
-        rows' given targets reward fitting the shift): it meets 3 of the 8
-        development scenarios, geometric mean RMSE ratio 1.133 against
-        None's 0.959.
+        None: the held-back rows' given targets reward fitting a shifted
+        subgroup, so the round picks the plain net exactly where it is
+        wrong. ``"plain"`` turns the round on.
 
     Attributes
     ----------
@@ -117,9 +109,9 @@ verbose
         ``label_quality_``: a training record, so a corrupted target stays far
         from the network's output while the meta step gives the row weight 0.
         Unlike the classifier's, it leaves out the warm-up, in which the
-        network fits a systematically biased subgroup as well as the rest
-        (measured: the quality benchmark's ``shift`` scenarios). Sort
-        ascending to find corrupted targets. NaN for rows not trained on.
+        network fits a systematically biased subgroup as well as the rest.
+        Sort ascending to find corrupted targets. NaN for rows not trained
+        on.
 
     See Also
     --------

@@ -49,6 +49,8 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     network predicts the held-back given labels, classes balanced, no worse
     than the estimator as given, within one standard error (see Notes).
 
+    Read more in the :ref:`User Guide <carry>`.
+
     Parameters
     ----------
     estimator : classifier or None, default=None
@@ -69,13 +71,19 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     n_folds : int, default=2
         Folds of the untrusted rows in the check of ``carry="auto"``.
     check_score : {"auto", "posterior", "given"}, default="auto"
-        How the check scores a held-back row: ``"posterior"``, the posterior
-        probability that the prediction is its true label; ``"given"``,
-        right on its given label; ``"auto"``, the posterior where the fold
-        reweighters agree with the held-back given labels, classes balanced,
-        no less often than the estimator as given, within one standard
-        error (they lead), else the given labels (see Notes; a reweighter
-        without ``predict_proba`` is scored on the given labels).
+        How the check scores a held-back row.
+
+        - ``"auto"``: the posterior where the fold reweighters agree with the
+          held-back given labels, classes balanced, no less often than the
+          estimator as given, within one standard error (they lead), else the
+          given labels. Keep it unless comparing rules.
+        - ``"posterior"``: the posterior probability that the prediction is
+          the row's true label. Biased towards the ways the network derives
+          where the network fits the data worse than the estimator.
+        - ``"given"``: right on its given label. Shrinks the differences
+          between ways and favours an estimator that fits the noise.
+
+        A reweighter without ``predict_proba`` is scored on the given labels.
         ``"relabel"`` is kept only where the fold reweighters lead, whatever
         the scoring.
     n_jobs : int or None, default=None
@@ -167,20 +175,14 @@ class ReweightedClassifier(ClassifierMixin, _CarryBase):
     ``check_score="given"``, or a reweighter without ``predict_proba``, it
     is withheld.
 
-    Measured (``benchmarks/carry.py``, ``docs/benchmarks/carry.md``, 5
-    seeds; ``benchmarks/diagnose_carry.py`` replays each rule from the same
-    fits): the balance matters under background noise, where an estimator
-    copying the class the noise fills agrees with the given labels more
-    often than the network does; the guard matters on plotnine's diamonds,
-    where the network fits worse than the trees and the posterior alone led
-    the check to harm (0.677 against the trees on the labels as given,
-    0.719, with 30 % uniform noise); the tolerance on small data, where the
-    agreement is noisy (wine, 178 rows, 40 % background noise: 0.751 with
-    the strict test, 0.911 within one standard error, trees).
-    ``check_score="posterior"`` (always the posterior, ``"relabel"`` still
-    kept only where the network leads) and ``"given"`` are there to
-    compare; ``docs/benchmarks/carry_posterior.md`` and ``carry_given.md``
-    give their tables.
+    Why the agreement is class-balanced: under background noise an estimator
+    copying the class the noise fills agrees with the given labels more often
+    than the network does. Why it guards the posterior: where the network
+    fits the data worse than the estimator (plotnine's diamonds with trees),
+    the posterior alone leads the check to harm. Why within one standard
+    error: on small data the agreement is noisy. The carry benchmark pages
+    (``docs/benchmarks/carry.md``, ``carry_posterior.md``, ``carry_given.md``)
+    compare the three scorings.
 
     Examples
     --------
@@ -416,6 +418,8 @@ class ReweightedRegressor(RegressorMixin, _CarryBase):
     targets. Parameters, attributes and the check are otherwise those of
     :class:`ReweightedClassifier`, with ``target_quality_`` (the
     reweighter's) in place of ``label_quality_``.
+
+    Read more in the :ref:`User Guide <carry>`.
 
     Parameters
     ----------

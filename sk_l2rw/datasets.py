@@ -6,7 +6,7 @@ The three functions reproduce the experimental settings of Ren et al. (2018),
 - :func:`make_noisy_labels` corrupts a fraction of the labels (uniform flip,
   flip to a background class, pair flip, or a general transition matrix);
 - :func:`make_imbalance_pair` builds the two-class imbalance setting of the
-  paper's Fig. 2 (e.g. digits 4 vs 9 with a majority share of 0.9 to 0.995);
+  paper's Fig. 2 (e.g. digits 4 vs 9 with the majority class at 90 % to 99.5 % of the rows);
 - :func:`split_trusted` draws the small clean (trusted) set, ``n_per_class``
   rows per class, as a boolean mask;
 - :func:`make_corrupted_targets` corrupts regression targets (gross outliers,
@@ -264,7 +264,7 @@ def make_imbalance_pair(
     """Subsample two classes to a given class imbalance.
 
     This is the class-imbalance setting of Ren et al. (2018), Fig. 2 (MNIST 4
-    vs 9 with a majority share of 0.9 to 0.995). Only the rows of
+    vs 9 with the majority class at 90 % to 99.5 % of the rows). Only the rows of
     ``majority_class`` and ``minority_class`` are kept, and they are subsampled
     without replacement so that ``majority_class`` makes up ``majority_share``
     of the output: the minority count is ``round((1 - majority_share) *

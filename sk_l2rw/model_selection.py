@@ -7,13 +7,16 @@ rows, told by the same ``clean_mask`` the estimator is fitted with, and
 :class:`TrustedStratifiedKFold` makes sure every fold has trusted rows of
 every class to score on and to train with. Both get the mask by scikit-learn's
 metadata routing, so ``search.fit(X, y, clean_mask=mask)`` is the one place it
-is given::
+is given (the estimators request it by default)::
 
     import sklearn
     sklearn.set_config(enable_metadata_routing=True)
-    clf = MetaReweightClassifier().set_fit_request(clean_mask=True)
-    search = GridSearchCV(clf, grid, scoring=trusted_scorer(), cv=TrustedStratifiedKFold(3))
+    search = GridSearchCV(
+        MetaReweightClassifier(), grid, scoring=trusted_scorer(), cv=TrustedStratifiedKFold(3)
+    )
     search.fit(X, y, clean_mask=mask)
+
+Read more in the :ref:`User Guide <model_selection>`.
 """
 
 from numbers import Integral
@@ -47,6 +50,8 @@ def trusted_scorer(scoring="accuracy", *, estimate="trusted"):
     so the mask given to the search's ``fit`` reaches both the estimator's
     ``fit`` (for its training fold) and this scorer (for its test fold). It
     can be one entry of a multi-metric ``scoring={...}`` dict.
+
+    Read more in the :ref:`User Guide <model_selection>`.
 
     Parameters
     ----------
@@ -119,6 +124,8 @@ class TrustedStratifiedKFold(BaseCrossValidator):
     ``search.fit(X, y, clean_mask=mask)`` is routed here as well as to the
     estimator and the scorer (scikit-learn routes ``fit`` metadata to a
     splitter's ``split`` when the splitter requests it).
+
+    Read more in the :ref:`User Guide <model_selection>`.
 
     Parameters
     ----------

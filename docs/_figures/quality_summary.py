@@ -64,8 +64,10 @@ ax.scatter(ours[~ahead], y[~ahead], color="tab:red", s=36, label="defaults, mean
 ax.set_yticks(y, [f"{r[1]}  ({r[3]})" for r in rows], fontsize=7)
 split = sum(1 for r in rows if r[0] == "development")
 ax.axhline(y[split - 1] - 0.5, color="0.3", lw=0.8, ls="--")
-ax.text(0.01, y[split - 1] - 0.5, "development ↑   held out ↓", transform=ax.get_yaxis_transform(),
-        fontsize=8, ha="left", va="center", backgroundcolor="white")
+ax.text(
+    0.01, y[split - 1] - 0.5, "development ↑   held out ↓", transform=ax.get_yaxis_transform(),
+    fontsize=8, ha="left", va="center", backgroundcolor="white",
+)
 ax.set_xlabel("test accuracy on clean labels (mean of 5 seeds)")
 ax.set_xlim(max(0.45, min(plain.min(), best.min()) - 0.02), 1.0)
 ax.legend(loc="lower left", fontsize=7, frameon=True)
