@@ -31,9 +31,9 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 templates_path = ["_templates"]
-# The benchmark tables are included into benchmarks.rst (see below), not pages
-# of their own.
-exclude_patterns = ["_build", "benchmarks/*.md", "auto_examples/*.ipynb"]
+# The generated benchmark tables (docs/benchmarks/*.md) are pages of their own,
+# listed by benchmarks.rst (see below).
+exclude_patterns = ["_build", "auto_examples/*.ipynb"]
 root_doc = "index"
 
 # No intersphinx: the build must work offline, and no inventory of
@@ -73,49 +73,35 @@ html_theme = "furo"
 html_title = f"sk_l2rw {release}"
 html_show_sourcelink = False
 
-# -- Benchmarks: include whichever committed tables exist -------------------
+# -- Benchmarks: one page per committed table ------------------------------
 
-BENCHMARK_TABLES = (
-    ("quality.md", "Quality"),
-    ("quality_regression.md", "Quality: regression with corrupted targets"),
-    ("ablation.md", "Ablations of the defaults"),
-    ("ablation_earlier.md", "Ablations of the defaults before issue 18"),
-    ("ablation_class_weight.md", "Class weighting on the development scenarios"),
-    ("carry.md", "The weights carried to other models"),
-    ("carry_posterior.md", "The weights carried, the check scoring the posterior always"),
-    ("carry_given.md", "The weights carried, the check scoring the given labels"),
-    ("speed.md", "Speed"),
-    ("speed_trusted_batch.md", "Speed against the trusted minibatch size"),
-    ("speed_sparse.md", "Sparse input"),
-    ("selection.md", "Model selection on trusted rows"),
+# The order of the benchmark pages; any other table under docs/benchmarks/
+# is listed after these, so that a new one never breaks the build.
+BENCHMARK_PAGES = (
+    "quality",
+    "ablation",
+    "ablation_class_weight",
+    "ablation_earlier",
+    "quality_regression",
+    "carry",
+    "carry_posterior",
+    "carry_given",
+    "selection",
+    "speed",
+    "speed_trusted_batch",
+    "speed_sparse",
 )
 
 
-def _benchmark_includes(app, docname, source):
-    """Append an include for each committed table under ``docs/benchmarks/``.
-
-    The tables are written by ``benchmarks/`` scripts; a missing one is named
-    in the page instead of breaking the build.
-    """
+def _benchmark_toctree(app, docname, source):
+    """Append a toctree of the committed tables under ``docs/benchmarks/``."""
     if docname != "benchmarks":
         return
-    parts = []
-    for filename, title in BENCHMARK_TABLES:
-        path = HERE / "benchmarks" / filename
-        figure = path.with_suffix(".png")
-        if path.exists():
-            app.env.note_dependency(str(path))
-            # The table brings its own headings.
-            parts.append(f"\n.. include:: benchmarks/{filename}\n   :parser: myst_parser.sphinx_\n")
-        else:
-            parts.append(
-                f"\n{title}\n{'=' * len(title)}\n\nNo results committed yet: "
-                f"``docs/benchmarks/{filename}`` is written by the benchmark scripts.\n"
-            )
-        if figure.exists():
-            app.env.note_dependency(str(figure))
-            parts.append(f"\n.. image:: benchmarks/{figure.name}\n   :width: 100%\n")
-    source[0] += "".join(parts)
+    present = {path.stem for path in (HERE / "benchmarks").glob("*.md")}
+    pages = [p for p in BENCHMARK_PAGES if p in present]
+    pages += sorted(present - set(pages))
+    entries = "".join(f"   benchmarks/{page}\n" for page in pages)
+    source[0] += f"\n.. toctree::\n   :maxdepth: 1\n\n{entries}"
 
 
 # -- The table of MetaReweightClassifier's defaults, read from the code -----
@@ -151,7 +137,7 @@ def _defaults_table():
 
 
 def _insert_defaults_table(app, docname, source):
-    if docname == "user_guide":
+    if docname == "user_guide/default_fit":
         source[0] = source[0].replace(".. sk-l2rw-defaults-table::", _defaults_table())
 
 
@@ -162,5 +148,5 @@ def _always_reread_benchmarks(app, env, added, changed, removed):
 
 def setup(app):
     app.connect("env-get-outdated", _always_reread_benchmarks)
-    app.connect("source-read", _benchmark_includes)
+    app.connect("source-read", _benchmark_toctree)
     app.connect("source-read", _insert_defaults_table)
