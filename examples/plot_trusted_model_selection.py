@@ -48,8 +48,8 @@ y_noisy = np.where(trusted, y_train, y_noisy)
 # ----------------------
 # ``"accuracy"`` is what ``GridSearchCV`` uses by default: accuracy on the
 # fold's labels, noisy ones included. ``trusted_scorer()`` is accuracy on the
-# fold's trusted rows. The classifier requests the mask for ``fit``; the
-# scorer and the splitter request it already.
+# fold's trusted rows. The classifier, the scorer and the splitter all
+# request the mask by default (``set_fit_request`` below only says so).
 param_grid = {"lr": [3e-4, 3e-3], "max_epochs": [10, 40]}
 with config_context(enable_metadata_routing=True):
     clf = MetaReweightClassifier(hidden_layer_sizes=(256,), random_state=0)
@@ -92,7 +92,7 @@ for name, pick in picks.items():
 # The default scores sit far below the clean accuracy -- they count every
 # correct prediction on a wrong label as an error -- while the trusted-row
 # scores are estimates of it, from about 33 trusted rows per fold. The
-# benchmark (``docs/benchmarks``) measures both rules over more scenarios and
+# benchmark (``docs/benchmarks/selection.md``) measures both rules over more scenarios and
 # seeds: how close each estimate is, and how good each pick is.
 fig, ax = plt.subplots(figsize=(5, 4))
 for name, marker in (("default", "o"), ("trusted", "s")):
