@@ -112,7 +112,7 @@ def test_the_final_fit_stops_at_a_clear_best_epoch_only():
 def test_the_plain_nets_curve_is_reported_and_never_chosen():
     # A plain kind (the round's plain net for C, stopped at its best epoch)
     # was measured and not kept: on the given labels it wins where it learns
-    # systematic noise (benchmarks/diagnose_round_rules.py).
+    # systematic noise (benchmarks/diagnostics/diagnose_round_rules.py).
     rng = np.random.RandomState(1)
     n = 500
     kept = _curve(rng, 2 * n, [0.6, 0.62, 0.64, 0.65])
