@@ -13,7 +13,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+# Run as a script, or by matplotlib's plot directive (no __file__; it runs
+# the code from this folder).
+ROOT = Path(globals().get("__file__", Path.cwd() / "quality_summary.py")).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import quality  # noqa: E402
 
