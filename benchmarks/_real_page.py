@@ -280,19 +280,32 @@ def assemble(results, command):
             )
             + " |"
         )
-    lines += ["", "## Cost (seconds a fit, mean over the seeds saved)", ""]
+    lines += ["", "## Cost (CPU seconds a fit, mean over the seeds saved)", ""]
     header = ["table", *ALL_TOOLS, "a seed, all tools"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    wall = False
     for table, entry in sorted(tables.items()):
         fits = entry["fits"]
-        secs = {t: [r["seconds"] for r in fits.get(t, {}).values()] for t in ALL_TOOLS}
+        secs = {
+            t: [r.get("cpu_seconds", r["seconds"]) for r in fits.get(t, {}).values()]
+            for t in ALL_TOOLS
+        }
         cells = [f"{np.mean(s):.1f}" if s else "—" for s in secs.values()]
         total = sum(np.mean(s) for s in secs.values() if s)
-        lines.append(f"| {table} | " + " | ".join(cells) + f" | {total:.0f} |")
+        mark = any("cpu_seconds" not in r for f in fits.values() for r in f.values())
+        wall |= mark
+        name = f"{table} †" if mark else table
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {total:.0f} |")
     lines += [
         "",
-        "The fits ran one process at a time on a machine shared with other work, so the "
-        "seconds are indicative; `plain+FT` includes its `plain` fit.",
+        "One torch thread, one process at a time, on a machine shared with other work; "
+        "`plain+FT` includes its `plain` fit."
+        + (
+            " †: some or all fits timed in wall-clock seconds (saved before the CPU time "
+            "was recorded), which include any wait for the shared cores."
+            if wall
+            else ""
+        ),
         "",
     ]
     return "\n".join(lines)

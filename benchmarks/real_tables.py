@@ -218,7 +218,8 @@ def run(tables, seeds, tools, results):
                     "seed": seed,
                     "tool": tool,
                     "accuracy": accuracy,
-                    "seconds": round(seconds, 2),
+                    "seconds": round(float(seconds[0]), 2),
+                    "cpu_seconds": round(float(seconds[1]), 2),
                     **extra,
                     "train_rows": len(d["y"]),
                     "trusted_rows": int(d["trusted"].sum()),
@@ -229,7 +230,8 @@ def run(tables, seeds, tools, results):
                 path = result_path(table, seed, tool, results)
                 path.write_text(json.dumps(record, indent=1) + "\n")
                 print(
-                    f"{table} seed {seed} {tool}: {accuracy:.4f} ({seconds:.1f} s)"
+                    f"{table} seed {seed} {tool}: {accuracy:.4f} "
+                    f"({seconds[0]:.1f} s, CPU {seconds[1]:.1f} s)"
                     + (f" {extra}" if extra else ""),
                     flush=True,
                 )
