@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -37,9 +38,30 @@ from sk_l2rw._base import auto_epochs
 from sk_l2rw._meta import meta_step
 
 N_FEATURES, N_CLASSES, TRUSTED_PER_CLASS, BATCH = 20, 10, 10, 128
+# Where every fit runs (--device); the GPU section's sizes are its own.
+DEVICE = "cpu"
 NETS = {"default MLP (100,)": (100,), "wide MLP (1024, 1024)": (1024, 1024)}
 # The default fit's section (issue 18's bar: at most 2.0x at 20k rows).
 DEFAULT_NETS = {"default MLP (100, 100)": (100, 100), "MLP (512, 512)": (512, 512)}
+
+
+@contextmanager
+def timed(cls, name, seconds):
+    """Append to ``seconds`` the time each call of ``cls.name`` takes while active."""
+    original = getattr(cls, name)
+
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            seconds.append(time.perf_counter() - start)
+
+    setattr(cls, name, wrapper)
+    try:
+        yield seconds
+    finally:
+        setattr(cls, name, original)
 
 
 def make_data(n, seed=0):
@@ -65,6 +87,7 @@ def fit_plain(hidden, X, y, Xc, yc):
         batch_size=BATCH,
         train_split=None,
         iterator_train__shuffle=True,
+        device=DEVICE,
         verbose=0,
     ).fit(X, y)
 
@@ -79,6 +102,7 @@ def fit_meta(hidden, X, y, Xc, yc, method="auto"):
         warmup_epochs=0,  # the meta epochs alone: the cost this benchmark is about
         refine_epochs=0,
         meta_method=method,
+        device=DEVICE,
         random_state=0,
     ).fit(X, y, clean_val=(Xc, yc))
 
@@ -96,6 +120,7 @@ def fit_plain_epochs(hidden, X, y, Xc, yc, epochs):
         batch_size=BATCH,
         train_split=None,
         iterator_train__shuffle=True,
+        device=DEVICE,
         verbose=0,
     ).fit(np.concatenate([X, Xc]), np.concatenate([y, yc]))
 
@@ -104,7 +129,12 @@ def fit_default(hidden, X, y, Xc, yc, epochs, **params):
     """A default fit (selection round, then every phase of the final fit), the
     trusted rows trained on as by default."""
     return MetaReweightClassifier(
-        hidden_layer_sizes=hidden, max_epochs=epochs, batch_size=BATCH, random_state=0, **params
+        hidden_layer_sizes=hidden,
+        max_epochs=epochs,
+        batch_size=BATCH,
+        device=DEVICE,
+        random_state=0,
+        **params,
     ).fit(X, y, clean_val=(Xc, yc))
 
 
@@ -118,14 +148,17 @@ def time_default_fits(hidden, n, epochs, repeats):
     data = make_data(n)
     kinds = (("plain", fit_plain_epochs), ("default", fit_default), ("reweighted", fit_reweighted))
     times = {kind: [] for kind, _ in kinds}
-    for _ in range(repeats):
-        for kind, fit in kinds:
-            start = time.perf_counter()
-            out = fit(hidden, *data, epochs)
-            times[kind].append(time.perf_counter() - start)
-            if kind == "default":
-                selected, used = out.selected_, out.max_epochs_
+    with timed(MetaReweightClassifier, "_selection_round", []) as rounds:
+        for _ in range(repeats):
+            for kind, fit in kinds:
+                start = time.perf_counter()
+                out = fit(hidden, *data, epochs)
+                times[kind].append(time.perf_counter() - start)
+                if kind == "default":
+                    selected, used = out.selected_, out.max_epochs_
     medians = {k: statistics.median(t) for k, t in times.items()}
+    # The default fit's selection round, apart (one per default fit).
+    medians["round"] = statistics.median(rounds)
     return {**medians, "selected": selected, "epochs_used": used}
 
 
@@ -158,14 +191,22 @@ def time_carry_fits(n, epochs, repeats):
     }
     times = {kind: [] for kind in kinds}
     fitted = {}
+    checks = []
     with threadpool_limits(1):
         for _ in range(repeats):
             for kind, fit in kinds.items():
-                start = time.perf_counter()
-                fitted[kind] = fit()
-                times[kind].append(time.perf_counter() - start)
+                # One job: the check's two folds run in this process, timed
+                # apart (the workers of n_jobs=3 get the method as it is).
+                spy, folds = kind == "carried", []
+                with timed(ReweightedClassifier, "_check_fold", folds) if spy else nullcontext():
+                    start = time.perf_counter()
+                    fitted[kind] = fit()
+                    times[kind].append(time.perf_counter() - start)
+                if spy:
+                    checks.append(sum(folds))
     one, three = fitted["carried"], fitted["carried_jobs3"]
     medians = {k: statistics.median(t) for k, t in times.items()}
+    medians["check"] = statistics.median(checks)
     return {
         **medians,
         "carry": one.carry_,
@@ -301,7 +342,15 @@ def main():
     parser.add_argument(
         "--trusted-sweep", action="store_true", help="only the trusted-minibatch-size sweep"
     )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="where the fits run (cuda: the GPU section, --sections gpu; "
+        "the figures go to the same JSON file under 'gpu')",
+    )
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
     torch.set_num_threads(1)
     if args.trusted_sweep:
         text = trusted_sweep(args.repeats)
@@ -326,15 +375,21 @@ def main():
             ("wide MLP (1024, 1024)", 100_000, ["plain", "meta"]),
         ]
         mem_plan = [("default MLP (100,)", n) for n in (10_000, 100_000, 1_000_000)]
-        carry_plan = [(2_000, "auto"), (20_000, 10)]
+        carry_plan = [(2_000, "auto"), (20_000, "auto")]
 
     if not args.quick:
-        # The bar at 20k rows (10 epochs given to both), then small data with
-        # the "auto" budget (both fits), where the ratio has no bar.
-        default_plan = [(net, 20_000, 10) for net in DEFAULT_NETS]
-        default_plan += [("default MLP (100, 100)", n, "auto") for n in (300, 2_000, 5_000)]
+        # Every default (the "auto" budget too, given to both fits), and the
+        # wider module at 20k rows with 10 epochs.
+        default_plan = [("default MLP (100, 100)", n, "auto") for n in (300, 2_000, 5_000, 20_000)]
+        default_plan += [("MLP (512, 512)", 20_000, 10)]
+    # On a GPU: where it matters, a wide module and 100k to 1M rows.
+    gpu_plan = [(100_000, 5, ["plain", "meta"]), (1_000_000, None, ["plain", "meta"])]
+    if args.quick:
+        gpu_plan = [(5_000, 2, ["plain", "meta"])]
     sections = set(args.sections.split(",")) - {""}
-    results = {"default": [], "fits": [], "steps": {}, "memory": [], "carry": []}
+    if "gpu" in sections and args.device == "cpu":
+        parser.error("--sections gpu measures on a GPU: give --device cuda")
+    results = {"default": [], "fits": [], "steps": {}, "memory": [], "carry": [], "gpu": {}}
     if sections != set(results):
         with open(args.json) as f:  # the sections not re-measured now
             results = {**results, **json.load(f)}
@@ -362,6 +417,18 @@ def main():
             results["memory"].append(row)
             print(row, flush=True)
 
+    if "gpu" in sections:
+        results["gpu"] = {"device": torch.cuda.get_device_name(DEVICE), "rows": []}
+        hidden = NETS["wide MLP (1024, 1024)"]
+        for n, epochs, methods in gpu_plan:
+            row = {"n": n, **time_fits(hidden, n, repeats, methods)}
+            if epochs is not None:
+                t = time_default_fits(hidden, n, epochs, repeats)
+                row.update(epochs=epochs, default_plain=t["plain"], default=t["default"])
+                row.update(round=t["round"], selected=t["selected"])
+            results["gpu"]["rows"].append(row)
+            print("gpu", row, flush=True)
+
     if "carry" in sections:
         results["carry"] = []
         for n, epochs in carry_plan:
@@ -379,6 +446,12 @@ def main():
             json.dump(results, f, indent=2)
 
 
+def _round(row):
+    if "round" not in row:
+        return "—"
+    return f"{row['round']:.2f} ({row['round'] / row['default']:.0%})"
+
+
 def _epochs(row):
     if row["epochs"] == "auto":
         return f"auto ({row['epochs_used']})"
@@ -387,6 +460,7 @@ def _epochs(row):
 
 def render(results, repeats, quick, sections=("default", "fits", "steps", "memory", "carry")):
     all_sections = {"default", "fits", "steps", "memory", "carry"}
+    sections = set(sections) - {"gpu"}  # measured on another machine, with --device
     cmd = (
         "python benchmarks/speed.py"
         + (" --quick" if quick else "")
@@ -414,13 +488,13 @@ def render(results, repeats, quick, sections=("default", "fits", "steps", "memor
         "split into 35 % warm-up, meta and 50 % refinement epochs, or the corrected net; the",
         "trusted rows trained on), and the reweighted fit alone (`fallback=None`), against",
         "skorch's NeuralNetClassifier on the same rows for the same `max_epochs` (`auto`: the",
-        "library's budget rule, the same for both). `kept`: the kind the default fit's final",
-        "fit was. The bar (issue 18): at most 2.0x at 20,000 rows; below a few thousand rows",
-        "there is none.",
+        "library's budget rule, the same for both). `round`: the default fit's selection",
+        "round alone, its share of the default fit in brackets. `kept`: the kind the default",
+        "fit's final fit was. The bar: a default fit at most 2.0x the plain fit at every size.",
         "",
-        "| net | rows | max_epochs | plain skorch (s) | default fit (s) | ratio | kept "
-        "| `fallback=None` (s) | ratio |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| net | rows | max_epochs | plain skorch (s) | default fit (s) | ratio | round (s) "
+        "| kept | `fallback=None` (s) | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in results.get("default", []):
         alone = (
@@ -430,7 +504,7 @@ def render(results, repeats, quick, sections=("default", "fits", "steps", "memor
         )
         lines.append(
             f"| {r['net']} | {r['n']:,} | {_epochs(r)} | {r['plain']:.2f} | "
-            f"{r['default']:.2f} | **{r['default'] / r['plain']:.2f}x** | "
+            f"{r['default']:.2f} | **{r['default'] / r['plain']:.2f}x** | {_round(r)} | "
             f"{r.get('selected', '—')} | {alone} |"
         )
     lines += [
@@ -493,22 +567,57 @@ def render(results, repeats, quick, sections=("default", "fits", "steps", "memor
             "ways, `prune` with five more for its out-of-fold probabilities; then the",
             "reweighter on every row and the trees carried the chosen way), against the",
             "trees alone on the same rows and the default `MetaReweightClassifier` alone.",
+            "`check`: the check's two folds alone in the one-job fit; `vs parts`: the",
+            "carried fit over the trees plus the reweighter (the bar: at most 2.0x).",
             "`n_jobs=3`: the two fold fits and the full reweighter side by side in joblib's",
             "worker processes (reused between fits), each on one thread, on the machine's",
             "cores; `same`: whether its way and predictions were those of the one-job fit.",
             "",
-            "| rows | max_epochs | trees (s) | reweighter (s) | carried (s) | vs trees "
-            "| cores | carried, `n_jobs=3` (s) | speed-up | same | carried |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+            "| rows | max_epochs | trees (s) | reweighter (s) | carried (s) | check (s) "
+            "| vs parts | vs trees | cores | carried, `n_jobs=3` (s) | speed-up | same | carried |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
         ]
         for r in results["carry"]:
+            check = f"{r['check']:.2f}" if "check" in r else "—"
+            parts = r["carried"] / (r["trees"] + r["reweighter"])
             lines.append(
                 f"| {r['n']:,} | {_epochs(r)} | {r['trees']:.2f} | {r['reweighter']:.2f} | "
-                f"{r['carried']:.2f} | {r['carried'] / r['trees']:.1f}x | "
+                f"{r['carried']:.2f} | {check} | **{parts:.2f}x** | "
+                f"{r['carried'] / r['trees']:.1f}x | "
                 f"{r['cores']} | {r['carried_jobs3']:.2f} | "
                 f"{r['carried'] / r['carried_jobs3']:.2f}x | {'yes' if r['same'] else 'no'} | "
                 f"{r['carry']} |"
             )
+    gpu = results.get("gpu") or {}
+    lines += ["", "## On a GPU", ""]
+    if not gpu:
+        lines.append(
+            "Not measured: no GPU was at hand (`python benchmarks/speed.py --device cuda "
+            "--sections gpu --json benchmarks/results/speed.json` where one is)."
+        )
+    else:
+        lines += [
+            f"{gpu['device']}; the wide MLP (1024, 1024), batch {BATCH}. One epoch of meta",
+            "steps against one plain epoch, and a default fit against a plain fit of the same",
+            "`max_epochs`, as on the CPU above.",
+            "",
+            "| rows | plain epoch (s) | meta epoch (s) | ratio | max_epochs | plain fit (s) "
+            "| default fit (s) | ratio | round (s) |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in gpu["rows"]:
+            fit = ["—"] * 5
+            if "default" in r:
+                fit = [
+                    str(r["epochs"]),
+                    f"{r['default_plain']:.2f}",
+                    f"{r['default']:.2f}",
+                    f"**{r['default'] / r['default_plain']:.2f}x**",
+                    f"{r['round']:.2f}",
+                ]
+            cells = [f"{r['n']:,}", f"{r['plain']:.2f}", f"{r['meta']:.2f}"]
+            cells += [f"**{r['meta'] / r['plain']:.2f}x**", *fit]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

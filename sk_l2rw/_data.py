@@ -70,6 +70,11 @@ def rows_tensor(X, rows=slice(None), device="cpu"):
     if sparse.issparse(X):
         rows = rows if isinstance(rows, slice) else np.asarray(rows)
         return torch.as_tensor(dense_rows(X, rows), device=device)
+    if isinstance(X, np.ndarray) and not X.flags.writeable:
+        # A read-only array (joblib's memory map under n_jobs): torch cannot
+        # view it, so the rows are copied.
+        rows = rows if isinstance(rows, slice) else np.asarray(rows)
+        return torch.as_tensor(np.array(X[rows]), device=device)
     if not isinstance(rows, slice):
         rows = torch.as_tensor(rows)
     return torch.as_tensor(X)[rows].to(device)

@@ -159,9 +159,9 @@ READ = [
     *sorted((ROOT / "sk_l2rw").glob("*.py")),
     *sorted((ROOT / "examples").glob("*.py")),
 ]
-# Pages whose generators (benchmarks/speed.py, benchmarks/real_tables.py)
-# still write an issue number into their text; to be dropped with it.
-NAMES_AN_ISSUE_FOR_NOW = {DOCS / "benchmarks" / name for name in ("speed.md", "real_tables.md")}
+# Pages whose generators (benchmarks/real_tables.py) still write an issue
+# number into their text; to be dropped with it.
+NAMES_AN_ISSUE_FOR_NOW = {DOCS / "benchmarks" / name for name in ("real_tables.md",)}
 ISSUE = re.compile(r"\bissues?\s*#?\s*\d+", re.IGNORECASE)
 
 

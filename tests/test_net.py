@@ -107,3 +107,18 @@ def test_named_optimizers_update_as_torchs_per_tensor_loop(small):
     assert not as_class.net_.optimizer_.defaults["foreach"]
     for a, b in zip(named.net_.module_.parameters(), as_class.net_.module_.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_rows_of_a_read_only_array_come_without_a_warning():
+    # joblib hands workers large arrays as read-only memory maps (n_jobs).
+    import warnings
+
+    from sk_l2rw._data import rows_tensor
+
+    X = np.arange(12, dtype=np.float32).reshape(6, 2)
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for rows in (slice(1, 4), [5, 0, 2], np.array([3])):
+            torch.testing.assert_close(rows_tensor(frozen, rows), rows_tensor(X, rows))
