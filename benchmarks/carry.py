@@ -443,6 +443,31 @@ def _posterior_seeds(rows):
     return sum((r["check"] or {}).get("score") == "posterior" for r in rows)
 
 
+# Each scenario group's label in the held-out table (the footer says what
+# each was held out of).
+GROUP_LABELS = {
+    "development": "development",
+    "heldout": "quality",
+    "carry-heldout": "rule 1",
+    "carry-heldout-2": "five-way",
+    "carry-heldout-3": "posterior",
+    "carry-heldout-4": "relabel",
+    "carry-heldout-5": "guard",
+    "carry-heldout-6": "tolerance",
+}
+TABLE_TITLES = {
+    "development": "the quality benchmark's development scenarios",
+    "held-out": "held-out scenarios",
+}
+GROUPS_NOTE = (
+    "Held-out groups: `quality`, the quality benchmark's held-out scenarios; `rule 1`, "
+    "held out of the first carry rule (added after it was fixed); the others held out of "
+    "the rule they name, added before its results: `five-way` (the five-way rule), "
+    "`posterior` (the posterior check), `relabel` (a check with relabel), `guard` (the "
+    "balanced guard), `tolerance` (the guard's tolerance)."
+)
+
+
 def assemble(out):
     specs = noise_scenarios()
     default = CHECK_SCORE == DEFAULT_CHECK_SCORE
@@ -468,8 +493,12 @@ def assemble(out):
     # with and behind auto by one paired standard error (two seeds or more).
     network = {}
     for est in ESTIMATORS:
+        # One table for the development scenarios, one for every held-out
+        # group (its group in a column, its count in the title).
+        tables = {"development": ([], []), "held-out": ([], [])}
         for held in ("development", *HELD_GROUPS):
             rows_md, met, harms, total = [], 0, 0, 0
+            short = GROUP_LABELS[held]
             for name, spec in specs.items():
                 group = spec["group"] if spec["group"] in HELD_GROUPS else None
                 if (group or "development") != held:
@@ -505,6 +534,7 @@ def assemble(out):
                     tally[side] += 1
                 rows_md.append(
                     f"| {name}{' †' if other else ''} | "
+                    + ("" if held == "development" else f"{short} | ")
                     + " | ".join("-" if means[m] is None else f"{means[m]:.3f}" for m in METHODS)
                     + f" | {verdict} ({diff:+.3f} ± {se:.3f} vs {best}) | "
                     + " ".join(f"{c[0]}{n}" for c, n in carries.items() if n)
@@ -513,21 +543,22 @@ def assemble(out):
                 )
             if not rows_md:
                 continue
-            title = {
-                "development": "the quality benchmark's development scenarios",
-                "heldout": "the quality benchmark's held-out scenarios",
-                "carry-heldout": "held out of the first carry rule (added after it was fixed)",
-                "carry-heldout-2": "held out of the five-way rule (added before its results)",
-                "carry-heldout-3": "held out of the posterior check (added before its results)",
-                "carry-heldout-4": "held out of a check with relabel (added before its results)",
-                "carry-heldout-5": "held out of the balanced guard (added before its results)",
-                "carry-heldout-6": "held out of the guard's tolerance (added before its results)",
-            }[held]
+            table, counts = tables["development" if held == "development" else "held-out"]
+            table += rows_md
+            counts.append(f"{short}: met {met} of {total}, harm in {harms}")
+        for kind, (rows_md, counts) in tables.items():
+            if not rows_md:
+                continue
+            group = "" if kind == "development" else "held out of | "
             lines += [
-                f"### {est}, {title}: met {met} of {total}, harm in {harms}",
+                f"### {est}, {TABLE_TITLES[kind]}",
                 "",
-                "| scenario | " + " | ".join(METHODS) + " | auto vs best baseline | ways | seeds |",
-                "|---" * (len(METHODS) + 4) + "|",
+                ("" if kind == "development" else "By group: ") + "; ".join(counts) + ".",
+                "",
+                f"| scenario | {group}"
+                + " | ".join(METHODS)
+                + " | auto vs best baseline | ways | seeds |",
+                "|---" * (len(METHODS) + 4 + bool(group)) + "|",
                 *rows_md,
                 "",
             ]
@@ -547,6 +578,7 @@ def assemble(out):
             "† some seeds measured with the check scoring held-back rows otherwise than "
             f'`check_score="{CHECK_SCORE}"`.\n'
         )
+    lines.append(GROUPS_NOTE + "\n")
     lines.append(
         "Ways: `w` weights, `f` filter, `r` relabel (every row, those filter drops labelled "
         "with the reweighter's prediction; kept by the check only where the fold networks "

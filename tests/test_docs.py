@@ -175,7 +175,11 @@ def test_no_issue_numbers(path):
 
 @pytest.mark.parametrize(
     "path",
-    [*sorted(DOCS.glob("*.rst")), *sorted(DOCS.glob("user_guide/*.rst"))],
+    [
+        *sorted(DOCS.glob("*.rst")),
+        *sorted(DOCS.glob("user_guide/*.rst")),
+        *sorted(DOCS.glob("benchmarks/*.md")),
+    ],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_user_doc_pages_are_short(path):
