@@ -21,21 +21,10 @@ by the class prior, itself estimated from the given labels through ``C``);
 """
 
 import numpy as np
+from _baselines import corruption_matrix as transition_matrix  # noqa: F401 (GLC's C)
 
 # Above this condition number of C, the correction is not used.
 MAX_CONDITION = 10.0
-
-
-def transition_matrix(proba_trusted, y_trusted, n_classes):
-    """GLC's ``C``: row ``i`` is the mean predicted given-label distribution
-    over the trusted rows of true class ``i`` (the identity's row where a class
-    has no trusted row)."""
-    C = np.eye(n_classes)
-    for i in range(n_classes):
-        rows = y_trusted == i
-        if rows.any():
-            C[i] = proba_trusted[rows].mean(axis=0)
-    return C
 
 
 def corrected_scores(C, given, pred):

@@ -2,27 +2,18 @@
 against its exact expectation under known class-conditional noise, and the
 selection-on-real-tables page against its saved results."""
 
-import importlib
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _benchmarks import benchmark_module
 
 ROOT = Path(__file__).parents[1]
 
 
-def _benchmark(name):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-
-
 @pytest.fixture(scope="module")
 def corrected():
-    return _benchmark("_corrected")
+    return benchmark_module("_corrected")
 
 
 def _noise(k, rng):
@@ -78,6 +69,6 @@ def test_a_near_singular_matrix_falls_back_to_the_trusted_rows(corrected):
 
 
 def test_the_selection_page_is_what_the_saved_results_give():
-    module = _benchmark("selection_real")
+    module = benchmark_module("selection_real")
     page = (ROOT / "docs" / "benchmarks" / "selection_real.md").read_text()
     assert module.assemble() == page

@@ -5,13 +5,12 @@ in CI and catches broken references.
 """
 
 import ast
-import importlib
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from _benchmarks import benchmark_module
 
 import sk_l2rw
 from sk_l2rw import datasets
@@ -48,14 +47,6 @@ def test_every_example_has_a_gallery_title():
         assert len(rule) >= len(title), f"{path.name}: title rule shorter than the title"
 
 
-def _benchmark_module(name):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-
-
 def _page_and_command(name):
     page = (ROOT / "docs" / "benchmarks" / name).read_text()
     return page, page.split("```\n")[1].strip("\n")
@@ -67,7 +58,7 @@ def _page_and_command(name):
 
 
 def test_quality_table_is_what_the_saved_results_give():
-    quality = _benchmark_module("quality")
+    quality = benchmark_module("quality")
     page, command = _page_and_command("quality.md")
     table, results = quality.assemble(quality.RESULTS, command)
     assert results, "no saved results in benchmarks/results"
@@ -83,7 +74,7 @@ def test_quality_table_is_what_the_saved_results_give():
     ],
 )
 def test_ablation_table_is_what_the_saved_results_give(page_name, results_dir, kind):
-    variants_module = _benchmark_module("quality_variants")
+    variants_module = benchmark_module("quality_variants")
     page, command = _page_and_command(page_name)
     lines = page.splitlines()
     header = next(line for line in lines if line.startswith("| scenario |"))
@@ -96,14 +87,14 @@ def test_ablation_table_is_what_the_saved_results_give(page_name, results_dir, k
 
 
 def test_regression_table_is_what_the_saved_results_give():
-    module = _benchmark_module("quality_regression")
+    module = benchmark_module("quality_regression")
     page, command = _page_and_command("quality_regression.md")
     assert command == "python benchmarks/quality_regression.py"
     assert page == module.assemble(command)
 
 
 def test_carry_table_is_what_the_saved_results_give():
-    module = _benchmark_module("carry")
+    module = benchmark_module("carry")
     page = (ROOT / "docs" / "benchmarks" / "carry.md").read_text()
     assert "| heldout-hastie-oneway-30 |" in page
     assert page == module.assemble(None)
@@ -117,7 +108,7 @@ def test_carry_table_is_what_the_saved_results_give():
     ],
 )
 def test_other_check_score_carry_tables_are_what_the_saved_results_give(score, scenario):
-    module = _benchmark_module("carry")
+    module = benchmark_module("carry")
     page = (ROOT / "docs" / "benchmarks" / f"carry_{score}.md").read_text()
     saved, module.CHECK_SCORE = module.CHECK_SCORE, score
     try:
@@ -130,7 +121,7 @@ def test_other_check_score_carry_tables_are_what_the_saved_results_give(score, s
 def test_speed_page_is_what_the_saved_figures_give():
     """The speed page rendered again from benchmarks/results/speed.json, with
     the sections and repeats its first line names."""
-    module = _benchmark_module("speed")
+    module = benchmark_module("speed")
     page = (ROOT / "docs" / "benchmarks" / "speed.md").read_text()
     command = page.split("`")[1]
     args = command.split()
