@@ -323,19 +323,13 @@ class _PhasedMetaNet:
         """Per row of ``(X, y)`` (encoded targets; ``weight``: sample weights,
         None for 1): the task's score of the current model, the row's weight
         in a mean of scores, and its record (``_row_record``; None unless
-        ``record``), as numpy arrays; and whether the model gives every row
-        the same class (``_one_class``)."""
+        ``record``), as numpy arrays."""
         out = self.eval_rows(X)
         y = to_tensor(y, device=self.device)
         w = None if weight is None else torch.as_tensor(weight, device=self.device)
         score, row_weight = self._holdout_rows(out, y, w)
         row_record = self._row_record(out, y).cpu().numpy() if record else None
-        return score.cpu().numpy(), row_weight.cpu().numpy(), row_record, self._one_class(out)
-
-    def _one_class(self, out):
-        """Whether outputs ``out`` predict one class for every row (never for
-        a task without classes)."""
-        return False
+        return score.cpu().numpy(), row_weight.cpu().numpy(), row_record
 
     # -- skorch hooks ---------------------------------------------------------
 
@@ -374,10 +368,8 @@ class _PhasedMetaNet:
                     f"got shape {self.holdout_.shape}."
                 )
         self.epochs_done_ = 0
-        # Per epoch, the held-back rows' scores (with ``held_back_``), and
-        # whether the model predicted one class for all of them.
+        # Per epoch, the held-back rows' scores (with ``held_back_``).
         self.held_back_curve_ = []
-        self.held_back_one_class_ = []
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -515,9 +507,8 @@ class _PhasedMetaNet:
                 f"became NaN or infinite. Try a smaller lr (it is {self.lr})."
             )
         if self.held_back_ is not None:
-            score, w, _, one_class = self.score_rows(*self.held_back_, record=False)
+            score, w, _ = self.score_rows(*self.held_back_, record=False)
             self.held_back_curve_.append(score)
-            self.held_back_one_class_.append(one_class)
             total = w.sum()
             self.history.record("held_back_score", float(w @ score / total) if total else np.nan)
 
@@ -595,10 +586,6 @@ class MetaReweightNet(_PhasedMetaNet, NeuralNetClassifier):
 
     def _row_losses(self, logits, y):
         return F.cross_entropy(logits, y, reduction="none")
-
-    def _one_class(self, logits):
-        pred = logits.argmax(dim=1)
-        return bool(len(pred) > 1 and (pred == pred[0]).all())
 
     def _row_record(self, logits, y):
         return label_margin(logits, y)

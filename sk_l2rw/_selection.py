@@ -11,9 +11,8 @@ epoch, the plain net for C included. :func:`choose` keeps the fallback when
 its mean held-back score at the end is ahead by more than ``GUARD`` standard
 errors of the paired difference, and stops the final fit at the kept kind's
 best held-back epoch when that leads its last by more than ``STOP_GUARD``
-standard errors, never at an epoch where a fold's net predicted one class
-for every held-back row (:func:`final_schedule` gives the final fit's epochs
-and phases: the same schedule, cut short);
+standard errors (:func:`final_schedule` gives the final fit's epochs and
+phases: the same schedule, cut short);
 :func:`row_records` gives the per-row weights and records a fit reports,
 with the round's out-of-fold record where the task blends it in.
 """
@@ -87,9 +86,8 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
         nets.append(net)
         if net.stopped_:
             break
-        main, held_weight, net.holdout_record_, _ = net.score_rows(*rows)
+        main, held_weight, net.holdout_record_ = net.score_rows(*rows)
         curves = {"reweighted": net.held_back_curve_}
-        one_class = {"reweighted": net.held_back_one_class_}
         corruption, plain = None, None
         if fallback == "corrected":
             # Published GLC: C from a plain net fitted to the untrusted rows alone.
@@ -108,7 +106,6 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
             # Its curve is reported too (a plain kind, measured and not kept:
             # on given labels it wins where it learns systematic noise).
             curves["plain"] = plain.held_back_curve_
-            one_class["plain"] = plain.held_back_one_class_
             net.plain_history_ = plain.history
         other = fit(
             ~trained,
@@ -122,12 +119,10 @@ def fit_folds(make_net, train, trusted, *, fallback, budget, verbose=0):
         if other.interrupted_:
             net.stopped_ = True
             break
-        scores, _, net.holdout_fallback_record_, _ = other.score_rows(*rows)
+        scores, _, net.holdout_fallback_record_ = other.score_rows(*rows)
         curves["fallback"] = other.held_back_curve_
-        one_class["fallback"] = other.held_back_one_class_
         net.holdout_scores_ = {"reweighted": main, "fallback": scores, "weight": held_weight}
         net.holdout_curves_ = {kind: np.stack(curve) for kind, curve in curves.items()}
-        net.holdout_one_class_ = {kind: np.array(flags) for kind, flags in one_class.items()}
         net.fold_corruption_ = corruption
         net.fallback_history_ = other.history
         for fitted in (net, plain, other):
@@ -178,35 +173,14 @@ def pooled_curve(folds, kind):
     return np.concatenate([curve[:n] for curve in curves], axis=1)
 
 
-def pooled_one_class(folds, kind, n_epochs):
-    """Per epoch (of the first ``n_epochs``), whether a fold's net of ``kind``
-    predicted one class for all its held-back rows (None where the folds do
-    not say)."""
-    flags = [getattr(net, "holdout_one_class_", {}).get(kind) for net in folds]
-    if any(f is None for f in flags):
-        return None
-    return np.any([f[:n_epochs] for f in flags], axis=0)
-
-
-def best_epoch(curve, w, guard, one_class=None):
+def best_epoch(curve, w, guard):
     """``(epoch, lead, standard_error)``: the epoch (from 0) of ``curve``'s
     best ``w``-weighted mean score when it is ahead of the last epoch by more
     than ``guard`` standard errors of the paired difference, else the last;
-    the best epoch's lead over the last and its standard error.
-
-    An epoch ``one_class`` marks (its model predicts one class for every
-    held-back row) is never the best; where it marks the last, the best
-    other epoch is taken whatever its lead (unless it marks every epoch).
-    """
+    the best epoch's lead over the last and its standard error."""
     last = len(curve) - 1
-    means = curve @ w
-    usable = one_class is not None and one_class.any() and not one_class.all()
-    if usable:
-        means = np.where(one_class, -np.inf, means)
-    best = int(np.argmax(means))
+    best = int(np.argmax(curve @ w))
     mean, se = paired_difference(curve[best] - curve[last], w)
-    if usable and one_class[last]:
-        return best, mean, se
     return (best if ahead(mean, se, guard) else last), mean, se
 
 
@@ -218,11 +192,9 @@ def choose(folds, guard=None, verbose=0):
     standard errors of the paired difference, else the reweighted fit; then
     where the final fit stops: at the kept kind's best epoch on the
     held-back rows when that is ahead of its last by more than
-    ``STOP_GUARD`` standard errors, skipping epochs where a fold's net
-    predicted one class for every held-back row (:func:`best_epoch`). The
-    curves of every net the folds fitted (the plain nets for Gold Loss
-    Correction's ``C`` included) are reported, weighted and pooled, in
-    ``selection["curves"]``.
+    ``STOP_GUARD`` standard errors. The curves of every net the folds
+    fitted (the plain nets for Gold Loss Correction's ``C`` included) are
+    reported, weighted and pooled, in ``selection["curves"]``.
     """
     scores = {
         key: np.concatenate([net.holdout_scores_[key] for net in folds])
@@ -243,8 +215,7 @@ def choose(folds, guard=None, verbose=0):
         if ahead(mean, se, guard):
             selected = "fallback"
         curves = {kind: pooled_curve(folds, kind) for kind in folds[0].holdout_curves_}
-        one_class = pooled_one_class(folds, selected, len(curves[selected]))
-        stop, lead, stop_se = best_epoch(curves[selected], w, STOP_GUARD, one_class)
+        stop, lead, stop_se = best_epoch(curves[selected], w, STOP_GUARD)
         selection.update(stop_lead=lead, stop_standard_error=stop_se)
         if stop < len(curves[selected]) - 1:
             selection["stop_epoch"] = stop + 1

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 from skorch.callbacks import Callback
 
 from sk_l2rw import MetaReweightClassifier
@@ -35,13 +34,8 @@ def test_every_net_of_the_round_scores_its_held_back_rows_after_each_epoch(small
         # reweighted net's are right or wrong on the given label.
         for kind in ("reweighted", "fallback"):
             np.testing.assert_array_equal(net.holdout_curves_[kind][-1], net.holdout_scores_[kind])
-        predicted = net.predict(X[held].astype(np.float32))
-        right = predicted == y[held]
+        right = net.predict(X[held].astype(np.float32)) == y[held]
         np.testing.assert_array_equal(net.holdout_curves_["reweighted"][-1], right)
-        # Per epoch, whether the net predicted one class for every held-back row.
-        assert set(net.holdout_one_class_) == set(net.holdout_curves_)
-        assert all(flags.shape == (8,) for flags in net.holdout_one_class_.values())
-        assert net.holdout_one_class_["reweighted"][-1] == (len(set(predicted)) == 1)
         # Each epoch's weighted mean is in the fold net's history.
         w = net.holdout_scores_["weight"]
         np.testing.assert_allclose(
@@ -228,45 +222,3 @@ def test_a_stopped_reweighted_fit_is_the_full_fit_cut_short(small, monkeypatch, 
     # are the round's; else the final fit's meta epochs'.
     assert np.isfinite(clf.example_weights_).all()
     assert np.isfinite(clf.label_quality_).all()
-
-
-def test_the_stop_skips_epochs_that_predict_one_class():
-    rng = np.random.RandomState(1)
-    n = 400
-    # Epoch 2 (from 1) scores best but predicts one class; epoch 4 is the best
-    # of the others, clearly ahead of the last.
-    curve = _curve(rng, 2 * n, [0.6, 0.9, 0.7, 0.8, 0.6])
-    w = np.full(2 * n, 1 / (2 * n))
-    one_class = np.array([False, True, False, False, False])
-    epoch, lead, se = best_epoch(curve, w, STOP_GUARD, one_class)
-    assert epoch == 3 and (lead, se) == pytest.approx(_lead(curve[3], curve[4]))
-    assert best_epoch(curve, w, STOP_GUARD)[0] == 1  # unmarked: the degenerate peak
-    # A last epoch that predicts one class: the best other one, whatever its lead.
-    flat = _curve(rng, 2 * n, [0.7, 0.7, 0.7, 0.7, 0.75])
-    last_one = np.array([False, False, False, False, True])
-    best = int(np.argmax(flat[:4].mean(axis=1)))
-    assert best_epoch(flat, w, STOP_GUARD, last_one)[0] == best
-    # Every epoch marked: nothing to prefer, the rule as without marks.
-    every = np.ones(5, bool)
-    assert best_epoch(flat, w, STOP_GUARD, every) == best_epoch(flat, w, STOP_GUARD)
-    # Through choose: a fold's mark counts for the pooled epoch.
-    low = _curve(rng, 2 * n, [0.5] * 5)
-    folds = [
-        _fold({"reweighted": curve[:, i], "fallback": low[:, i], "plain": low[:, i]}, n)
-        for i in (slice(0, n), slice(n, 2 * n))
-    ]
-    folds[0].holdout_one_class_ = {"reweighted": one_class, "fallback": np.zeros(5, bool)}
-    folds[1].holdout_one_class_ = {"reweighted": np.zeros(5, bool), "fallback": one_class}
-    selected, selection = choose(folds)
-    assert selected == "reweighted" and selection["stop_epoch"] == 4
-
-
-def test_the_classifier_net_tells_one_class_outputs():
-    from sk_l2rw._modules import MLP
-    from sk_l2rw._net import MetaReweightNet, MetaReweightRegressorNet
-
-    net = MetaReweightNet(MLP(2, 3, (4,)))
-    assert net._one_class(torch.tensor([[2.0, 0.0, 1.0], [3.0, 1.0, 0.0]]))
-    assert not net._one_class(torch.tensor([[2.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
-    assert not net._one_class(torch.tensor([[2.0, 0.0, 1.0]]))  # one row says nothing
-    assert not MetaReweightRegressorNet(MLP(2, 1, (4,)))._one_class(torch.zeros(5, 1))

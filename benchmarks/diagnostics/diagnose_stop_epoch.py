@@ -60,7 +60,7 @@ class _CurveNet(MetaReweightNet):
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid)
         held = np.flatnonzero(self.holdout_ & ~self.trusted_row_mask_)
         if len(held):
-            right, w, *_ = self.score_rows(self.curve_X_[held], self.y_train_[held])
+            right, w, _ = self.score_rows(self.curve_X_[held], self.y_train_[held])
             self.history.record("held_right", right)
             self.history.record("held_w", w)
         elif self.test_X is not None:
