@@ -131,7 +131,9 @@ def seed_data(table, seed):
             ("numeric", "passthrough", numeric),
             (
                 "categorical",
-                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan),
+                # -1, a category unseen in training: missing to the trees (a NaN
+                # would be refused by ReweightedClassifier's input check).
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
                 categorical,
             ),
         ]
