@@ -207,104 +207,46 @@ class MetaReweightBase(BaseEstimator):
                     self._record_rows(n_rows, rows, [])
                     return self
                 self.selected_, self.selection_ = self._choose(folds)
+            if warm:
+                self.net_.set_params(lr=self.lr, batch_size=self.batch_size)
+            else:
+                net = self._new_net(optimizer, device)
+                self._check_module_output(net, X)
+                self.net_ = net
+            if fallback is not None and self.verbose:
+                print(f"Final fit ({self.selected_} kind) on every row:")
+            self.net_.set_sample_weight(train_weight)
+            if trusted is not None:
+                self.net_.set_trusted(*trusted)
+            elif warm:
+                # The kept trusted set: its rows are not among this call's rows.
+                self.net_.trusted_rows_ = np.arange(0)
+            # The net's max_epochs is the length of the call, which its phases
+            # divide; a kept fallback is a fresh fit of the budget; the round
+            # may cut either kind's schedule short.
             stop = None if self.selection_ is None else self.selection_["stop_epoch"]
-            schedule = (epochs, warmup, refine)
-            first_epoch = self._final_fit(
-                X,
-                X_train,
-                y_train,
-                train_weight,
-                trusted,
-                folds,
-                fallback,
-                stop,
-                schedule,
-                optimizer=optimizer,
-                device=device,
-                warm=warm,
+            n, warmup, refine = _selection.final_schedule(
+                self.selected_, stop, epochs, warmup, refine
             )
-            one_class = stop is not None and not self.net_.interrupted_
-            if one_class and self._predicts_one_class(X_train, y_train):
-                # A cut that leaves one class predicted for every row is no
-                # model of the data: the fit runs its whole budget instead.
-                self.selection_.update(stop_epoch=None, one_class_stop=stop)
-                first_epoch = self._final_fit(
-                    X,
-                    X_train,
-                    y_train,
-                    train_weight,
-                    trusted,
-                    folds,
-                    fallback,
-                    None,
-                    schedule,
-                    optimizer=optimizer,
-                    device=device,
-                    warm=warm,
-                )
+            kept = folds and self.selected_ == "fallback"
+            self.net_.set_params(
+                max_epochs=n,
+                warmup_epochs=warmup,
+                refine_epochs=refine,
+                fallback=fallback if kept else None,
+                corruption=_selection.fallback_corruption(folds) if kept else None,
+            )
+            first_epoch = len(self.net_.history)
+            try:
+                # partial_fit: fit would initialize the (already checked) net again.
+                self.net_.partial_fit(X_train, y_train, epochs=n)
+            except DivergedError:
+                self._unfit()
+                raise
         self.history_ = self.net_.history
         self._warn_skipped_epochs(first_epoch)
         self._record_rows(n_rows, rows, folds)
         return self
-
-    def _final_fit(
-        self,
-        X,
-        X_train,
-        y_train,
-        train_weight,
-        trusted,
-        folds,
-        fallback,
-        stop,
-        schedule,
-        *,
-        optimizer,
-        device,
-        warm,
-    ):
-        """The final fit on every training row, of the kind the round kept (if
-        any) and its ``schedule`` (epochs, warm-up, refinement) cut after
-        ``stop`` epochs (None: whole); returns the history length before it."""
-        if warm:
-            self.net_.set_params(lr=self.lr, batch_size=self.batch_size)
-        else:
-            net = self._new_net(optimizer, device)
-            self._check_module_output(net, X)
-            self.net_ = net
-        if fallback is not None and self.verbose:
-            print(f"Final fit ({self.selected_} kind) on every row:")
-        self.net_.set_sample_weight(train_weight)
-        if trusted is not None:
-            self.net_.set_trusted(*trusted)
-        elif warm:
-            # The kept trusted set: its rows are not among this call's rows.
-            self.net_.trusted_rows_ = np.arange(0)
-        # The net's max_epochs is the length of the call, which its phases
-        # divide; a kept fallback is a fresh fit of the budget; the round
-        # may cut either kind's schedule short.
-        n, warmup, refine = _selection.final_schedule(self.selected_, stop, *schedule)
-        kept = folds and self.selected_ == "fallback"
-        self.net_.set_params(
-            max_epochs=n,
-            warmup_epochs=warmup,
-            refine_epochs=refine,
-            fallback=fallback if kept else None,
-            corruption=_selection.fallback_corruption(folds) if kept else None,
-        )
-        first_epoch = len(self.net_.history)
-        try:
-            # partial_fit: fit would initialize the (already checked) net again.
-            self.net_.partial_fit(X_train, y_train, epochs=n)
-        except DivergedError:
-            self._unfit()
-            raise
-        return first_epoch
-
-    def _predicts_one_class(self, X_train, y_train):
-        """Whether the final net predicts one class for every training row
-        where it should not (never for a task without classes)."""
-        return False
 
     def _record_rows(self, n_rows, rows, folds):
         """``example_weights_`` and the task's per-row record, per row of ``X``

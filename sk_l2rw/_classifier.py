@@ -165,8 +165,8 @@ default="adam"
         Which kind the final fit is (``"reweighted"`` without a round).
     selection_ : dict or None
         The selection round's figures (held-back scores, their difference and
-        standard error, per-epoch curves, ``"stop_epoch"``, a refused
-        one-class cut, the folds' histories); None without a round.
+        standard error, per-epoch curves, ``"stop_epoch"``, the folds'
+        histories); None without a round.
     max_epochs_ : int
         The epoch budget of the last ``fit``.
     example_weights_ : ndarray of shape (n_samples,)
@@ -483,16 +483,6 @@ default="adam"
                 UserWarning,
                 stacklevel=6,
             )
-
-    def _predicts_one_class(self, X_train, y_train):
-        # Under class_weight=None the objective is accuracy, and a model that
-        # gives every row one class is no model of the data (on imbalanced
-        # data with a weak signal the round can stop there); class weights of
-        # the user's may make it the weighted optimum.
-        if self.class_weight is not None or len(np.unique(y_train)) < 2:
-            return False
-        predicted = self.net_.eval_rows(X_train).argmax(dim=1)
-        return bool((predicted == predicted[0]).all())
 
     def _record_fit(self, n_rows, rows, records):
         self.label_quality_ = np.full(n_rows, np.nan)

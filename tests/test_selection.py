@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 from skorch.callbacks import Callback
 
 from sk_l2rw import MetaReweightClassifier
@@ -223,51 +222,3 @@ def test_a_stopped_reweighted_fit_is_the_full_fit_cut_short(small, monkeypatch, 
     # are the round's; else the final fit's meta epochs'.
     assert np.isfinite(clf.example_weights_).all()
     assert np.isfinite(clf.label_quality_).all()
-
-
-def _stop_after_one(monkeypatch):
-    """The round's choice as it is, but the final fit cut after one epoch."""
-    original = MetaReweightClassifier._choose
-
-    def choose_one(self, folds):
-        selected, selection = original(self, folds)
-        return "reweighted", {**selection, "stop_epoch": 1}
-
-    monkeypatch.setattr(MetaReweightClassifier, "_choose", choose_one)
-
-
-def test_a_cut_that_predicts_one_class_runs_the_whole_budget(small, monkeypatch):
-    X, y, mask = small
-    _stop_after_one(monkeypatch)
-    calls = []
-
-    def one_class_at_first(self, X_train, y_train):
-        calls.append(len(self.net_.history))
-        return len(calls) == 1
-
-    monkeypatch.setattr(MetaReweightClassifier, "_predicts_one_class", one_class_at_first)
-    clf = MetaReweightClassifier(**SMALL).fit(X, y, clean_mask=mask)
-    # Asked once, after the cut fit of one epoch; then the whole budget, unasked.
-    assert calls == [1]
-    assert clf.selection_["stop_epoch"] is None and clf.selection_["one_class_stop"] == 1
-    assert len(clf.history_) == clf.max_epochs_ == 8
-    # A cut that predicts both classes stays.
-    monkeypatch.setattr(MetaReweightClassifier, "_predicts_one_class", lambda *a: False)
-    clf = MetaReweightClassifier(**SMALL).fit(X, y, clean_mask=mask)
-    assert clf.selection_["stop_epoch"] == 1 and len(clf.history_) == 1
-
-
-def test_predicting_one_class_by_hand(small):
-    X, y, mask = small
-    clf = MetaReweightClassifier(**SMALL, fallback=None).fit(X, y, clean_mask=mask)
-    X32 = X.astype(np.float32)
-    both = len(set(clf.predict(X))) == 2
-    assert clf._predicts_one_class(X32, y) == (not both)
-    last = clf.net_.module_[-1]
-    with torch.no_grad():  # every row to class 1
-        last.weight.zero_()
-        last.bias.copy_(torch.tensor([0.0, 1.0]))
-    assert clf._predicts_one_class(X32, y)
-    assert not clf._predicts_one_class(X32, np.ones_like(y))  # one class given: nothing else
-    clf.set_params(class_weight={0: 1.0, 1: 1.0})  # the user's weights: their call
-    assert not clf._predicts_one_class(X32, y)
