@@ -150,16 +150,11 @@ READ = [
     *sorted((ROOT / "sk_l2rw").glob("*.py")),
     *sorted((ROOT / "examples").glob("*.py")),
 ]
-# Pages whose generators (benchmarks/real_tables.py) still write an issue
-# number into their text; to be dropped with it.
-NAMES_AN_ISSUE_FOR_NOW = {DOCS / "benchmarks" / name for name in ("real_tables.md",)}
 ISSUE = re.compile(r"\bissues?\s*#?\s*\d+", re.IGNORECASE)
 
 
 @pytest.mark.parametrize("path", READ, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_issue_numbers(path):
-    if path in NAMES_AN_ISSUE_FOR_NOW:
-        pytest.skip("its generator's header names an issue")
     found = ISSUE.findall(path.read_text())
     assert not found, f"{path.name} cites {found}: give the reason and link the page instead"
 
