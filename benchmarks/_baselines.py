@@ -82,17 +82,7 @@ class PlainNet(ClassifierMixin, BaseEstimator):
             counts = np.bincount(y_enc, minlength=n_classes)
             weight = len(y_enc) / (n_classes * np.maximum(counts, 1))
             criterion_kwargs["criterion__weight"] = torch.as_tensor(weight, dtype=torch.float32)
-        if self.early_stopping:
-            stop = dict(
-                train_split=ValidSplit(0.1, stratified=True, random_state=self.random_state),
-                callbacks=[
-                    EarlyStopping(
-                        monitor="valid_acc", lower_is_better=False, patience=10, load_best=True
-                    )
-                ],
-            )
-        else:
-            stop = dict(train_split=None)
+        stop = self._stopping(X, y_enc.astype(np.int64))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
             self.net_ = NeuralNetClassifier(
@@ -111,6 +101,16 @@ class PlainNet(ClassifierMixin, BaseEstimator):
             self.net_.fit(X, y_enc.astype(np.int64))
         return self
 
+    def _stopping(self, X, y_enc):
+        """skorch's ``train_split`` and ``callbacks`` of a fit on ``(X, y_enc)``:
+        early stopping on a 10 % split of the rows, or none."""
+        if not self.early_stopping:
+            return dict(train_split=None)
+        return dict(
+            train_split=ValidSplit(0.1, stratified=True, random_state=self.random_state),
+            callbacks=[stop_on_best_valid_acc()],
+        )
+
     def fine_tune(self, X, y, epochs):
         """Continue training (same optimizer state) on ``(X, y)`` only."""
         y_enc = np.searchsorted(self.classes_, y).astype(np.int64)
@@ -124,6 +124,12 @@ class PlainNet(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def stop_on_best_valid_acc():
+    """Stop after 10 epochs without a gain in validation accuracy and keep
+    the best epoch's parameters (``MLPClassifier(early_stopping=True)``'s rule)."""
+    return EarlyStopping(monitor="valid_acc", lower_is_better=False, patience=10, load_best=True)
 
 
 class _GoldCorrectedLoss(torch.nn.Module):

@@ -17,16 +17,13 @@ import math
 import time
 
 import numpy as np
-import torch
-from _baselines import GoldLossCorrection, PlainNet
+from _baselines import GoldLossCorrection, PlainNet, stop_on_best_valid_acc
 from _real_page import ALL_TOOLS
 from sklearn.ensemble import HistGradientBoostingClassifier
-from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from sk_l2rw import MLP, MetaReweightClassifier, ReweightedClassifier
+from sk_l2rw import MetaReweightClassifier, ReweightedClassifier
 
 # The order fits run in within a seed: cheap first, so that a stop loses little.
 TOOLS = (
@@ -57,32 +54,15 @@ class TrustedStoppedNet(PlainNet):
     """
 
     def fit(self, X, y, trusted):
-        X = np.asarray(X, dtype=np.float32)
-        trusted = np.asarray(trusted, dtype=bool)
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
-        y_enc = y_enc.astype(np.int64)
-        n_classes = len(self.classes_)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.random_state)
-            self.net_ = NeuralNetClassifier(
-                MLP(X.shape[1], n_classes, tuple(self.hidden_layer_sizes)),
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=torch.optim.Adam,
-                lr=self.lr,
-                max_epochs=self.epochs_for(len(X)),
-                batch_size=self.batch_size,
-                iterator_train__shuffle=True,
-                classes=list(range(n_classes)),
-                train_split=predefined_split(Dataset(X[trusted], y_enc[trusted])),
-                callbacks=[
-                    EarlyStopping(
-                        monitor="valid_acc", lower_is_better=False, patience=10, load_best=True
-                    )
-                ],
-                verbose=0,
-            )
-            self.net_.fit(X, y_enc)
-        return self
+        self.trusted_ = np.asarray(trusted, dtype=bool)
+        return super().fit(X, y)
+
+    def _stopping(self, X, y_enc):
+        rows = self.trusted_
+        return dict(
+            train_split=predefined_split(Dataset(X[rows], y_enc[rows])),
+            callbacks=[stop_on_best_valid_acc()],
+        )
 
 
 class _Columns:
