@@ -145,6 +145,23 @@ def run(tables, seeds, results):
             print(f"{table} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
 
 
+def _judge(records):
+    """Per rule, over ``records``: the absolute errors of its estimates (one
+    per candidate) and the regret of its pick (one per record), leaving out
+    a record where the rule has no estimate."""
+    out = {rule: {"err": [], "regret": []} for rule in RULES}
+    for rec in records:
+        cands = rec["candidates"]
+        best = max(c["test"] for c in cands.values())
+        for rule in RULES:
+            if any(c[rule] is None for c in cands.values()):
+                continue
+            out[rule]["err"] += [abs(c[rule] - c["test"]) for c in cands.values()]
+            pick = max(cands, key=lambda name: cands[name][rule])
+            out[rule]["regret"].append(best - cands[pick]["test"])
+    return out
+
+
 def assemble(results=RESULTS, command=COMMAND):
     """The Markdown page from every saved table and seed."""
     records = [json.loads(p.read_text()) for p in sorted(results.glob("*.json"))]
@@ -186,17 +203,8 @@ def assemble(results=RESULTS, command=COMMAND):
     singular = 0
     for table in sorted(by_table, key=lambda t: real_tables._real_data.TABLES[t][5]):
         recs = by_table[table]
-        cells = {rule: {"err": [], "regret": []} for rule in RULES}
-        for rec in recs:
-            cands = rec["candidates"]
-            best = max(c["test"] for c in cands.values())
-            singular += max(rec["condition"]) > _corrected.MAX_CONDITION
-            for rule in RULES:
-                if any(c[rule] is None for c in cands.values()):
-                    continue
-                cells[rule]["err"] += [abs(c[rule] - c["test"]) for c in cands.values()]
-                pick = max(cands, key=lambda name: cands[name][rule])
-                cells[rule]["regret"].append(best - cands[pick]["test"])
+        singular += sum(max(rec["condition"]) > _corrected.MAX_CONDITION for rec in recs)
+        cells = _judge(recs)
         for rule in RULES:
             for key in ("err", "regret"):
                 totals[rule][key] += cells[rule][key]
@@ -211,16 +219,9 @@ def assemble(results=RESULTS, command=COMMAND):
         lines.append("| " + " | ".join(row) + " |")
     # The same four rules over the table-seeds where C was usable in both
     # folds, so that corrected is compared on equal terms.
-    usable = {rule: {"err": [], "regret": []} for rule in RULES}
-    for rec in records:
-        cands = rec["candidates"]
-        if any(c["corrected"] is None for c in cands.values()):
-            continue
-        best = max(c["test"] for c in cands.values())
-        for rule in RULES:
-            usable[rule]["err"] += [abs(c[rule] - c["test"]) for c in cands.values()]
-            pick = max(cands, key=lambda name: cands[name][rule])
-            usable[rule]["regret"].append(best - cands[pick]["test"])
+    usable = _judge(
+        [r for r in records if all(c["corrected"] is not None for c in r["candidates"].values())]
+    )
     n_usable = len(usable["noisy"]["regret"])
     n = len(records)
     row = ["**where C is usable**", "", str(n_usable), ""]
