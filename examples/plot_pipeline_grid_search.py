@@ -64,7 +64,8 @@ print("fit parameter:   ", search.best_params_, f"test accuracy {search.score(X_
 # With routing enabled, every meta-estimator passes metadata along to the
 # steps that request it, whatever the nesting. The classifier requests
 # ``clean_mask`` by default (it is its own metadata); ``set_fit_request``
-# states it explicitly, or declines it with ``clean_mask=False``. ``config_context`` keeps the setting local to this block; a script
+# states it explicitly, or declines it with ``clean_mask=False``.
+# ``config_context`` keeps the setting local to this block; a script
 # would usually call ``sklearn.set_config(enable_metadata_routing=True)`` once.
 with config_context(enable_metadata_routing=True):
     pipe = make_pipeline()
