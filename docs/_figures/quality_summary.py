@@ -42,8 +42,14 @@ def _rows(results):
         for r in chosen:
             best, best_mean = quality.best_baseline(r, quality.NOISE_METHODS)
             rows.append(
-                (label, r["scenario"], quality._mean(r, "acc", "plain"), best, best_mean,
-                 quality._mean(r, "acc", "l2rw"))
+                (
+                    label,
+                    r["scenario"],
+                    quality._mean(r, "acc", "plain"),
+                    best,
+                    best_mean,
+                    quality._mean(r, "acc", "l2rw"),
+                )
             )
     return rows
 
@@ -57,18 +63,30 @@ ours = np.array([r[5] for r in rows])
 ahead = ours >= best
 ax.hlines(y, np.minimum(best, ours), np.maximum(best, ours), color="0.75", lw=2, zorder=1)
 ax.scatter(plain, y, marker="|", s=60, color="0.55", label="plain training", zorder=2)
-ax.scatter(best, y, facecolor="white", edgecolor="tab:orange", s=36, lw=1.5,
-           label="best baseline (of 6)", zorder=3)
-ax.scatter(ours[ahead], y[ahead], color="tab:blue", s=36, label="defaults, mean ahead",
-           zorder=4)
-ax.scatter(ours[~ahead], y[~ahead], color="tab:red", s=36, label="defaults, mean behind",
-           zorder=4)
+ax.scatter(
+    best,
+    y,
+    facecolor="white",
+    edgecolor="tab:orange",
+    s=36,
+    lw=1.5,
+    label="best baseline (of 6)",
+    zorder=3,
+)
+ax.scatter(ours[ahead], y[ahead], color="tab:blue", s=36, label="defaults, mean ahead", zorder=4)
+ax.scatter(ours[~ahead], y[~ahead], color="tab:red", s=36, label="defaults, mean behind", zorder=4)
 ax.set_yticks(y, [f"{r[1]}  ({r[3]})" for r in rows], fontsize=7)
 split = sum(1 for r in rows if r[0] == "development")
 ax.axhline(y[split - 1] - 0.5, color="0.3", lw=0.8, ls="--")
 ax.text(
-    0.01, y[split - 1] - 0.5, "development ↑   held out ↓", transform=ax.get_yaxis_transform(),
-    fontsize=8, ha="left", va="center", backgroundcolor="white",
+    0.01,
+    y[split - 1] - 0.5,
+    "development ↑   held out ↓",
+    transform=ax.get_yaxis_transform(),
+    fontsize=8,
+    ha="left",
+    va="center",
+    backgroundcolor="white",
 )
 ax.set_xlabel("test accuracy on clean labels (mean of 5 seeds)")
 ax.set_xlim(max(0.45, min(plain.min(), best.min()) - 0.02), 1.0)
